@@ -1,0 +1,1 @@
+"""Faces at Scale: helpers for the course notebooks."""
