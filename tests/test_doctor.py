@@ -1,0 +1,47 @@
+"""The doctor reports each problem with its fix, and exits non-zero when something is wrong."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from course import data, doctor
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_doctor_passes_on_a_working_install():
+    result = subprocess.run([sys.executable, "-m", "course", "doctor"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("[ok]") == 5 and "All checks passed." in result.stdout
+
+
+def test_wrong_model_checksum_is_reported_with_a_fix(monkeypatch):
+    monkeypatch.setitem(doctor.MODEL_SHA256, "mmod_human_face_detector.dat", "0" * 64)
+    results = doctor.run(full=True)
+    failed = [r for r in results if not r.ok]
+    assert [r.name for r in failed] == ["model files"]
+    assert "uv sync --reinstall" in doctor.report(results)
+    # the quick check (used by notebooks) only looks for the files
+    assert all(r.ok for r in doctor.run(full=False))
+
+
+def test_broken_data_is_reported_and_fails_the_exit_code(monkeypatch, capsys):
+    entries = data.registry()
+    entries["synthetic-people"]["files"]["manifest.csv"] = "0" * 64
+    monkeypatch.setattr(data, "registry", lambda: entries)
+    assert doctor.main() == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] course data" in out and "python -m course data build" in out
+
+
+def test_notebook_setup_check_is_silent_when_all_is_well(capsys):
+    doctor.check_setup()
+    assert capsys.readouterr().out == ""
+
+
+def test_unsupported_python_is_reported(monkeypatch):
+    monkeypatch.setattr(doctor, "SUPPORTED_PYTHON", ((3, 99), (3, 99)))
+    check = doctor.check_python()
+    assert not check.ok and "uv python install" in check.fix
