@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib
 import json
 import os
 import urllib.error
@@ -55,7 +56,12 @@ def verify(name: str) -> list[str]:
     folder = DATA_DIR / name
     if not entry["files"]:
         return [f"{name} has not been built yet"]
+    from .faces import GENERATOR_VERSION
+
     problems = []
+    if entry.get("generator_version") != GENERATOR_VERSION:
+        problems.append(f"{name} was made by generator {entry.get('generator_version')}, "
+                        f"but course.faces is now {GENERATOR_VERSION}")
     for filename, expected in entry["files"].items():
         path = folder / filename
         if not path.exists():
@@ -96,6 +102,10 @@ class FaceSet:
 
         record = self.provenance[i]
         identity = faces.identity_parameters(int(record["identity_seed"]))
+        if "identity_spread" in record:  # a group made less varied (course.fairness.synthetic_groups)
+            from .fairness import shrink_identity
+
+            identity = shrink_identity(identity, float(record["identity_spread"]))
         image, _ = faces.render_face(
             identity,
             view_seed=int(record["view_seed"]),
@@ -134,14 +144,12 @@ def build(name: str, *, progress: bool = True) -> dict[str, str]:
     Deterministic: the same generator version and parameters give the same images and manifest.
     The registry's checksums are updated to match (commit both together).
     """
-    from . import embed, faces
+    from . import embed
 
     entry = _entry(name, kind="generated")
-    params = entry["parameters"]
-    people = faces.synthetic_faces(
-        params["n_identities"], params["per_identity"],
-        seed=params["seed"], size=params["size"], max_yaw=params["max_yaw"],
-    )
+    module_name, function_name = entry["generator"].rsplit(".", 1)
+    generator = getattr(importlib.import_module(module_name), function_name)
+    people = generator(**entry["parameters"])
     batch = embed.embed_batch(people.images, people.provenance, progress=progress)
     folder = DATA_DIR / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -161,6 +169,7 @@ def build(name: str, *, progress: bool = True) -> dict[str, str]:
     checksums = {f: sha256_file(folder / f) for f in ("manifest.csv", "embeddings.npz", "thumbnails.jpg", "chips.jpg")}
     full = registry()
     full[name]["files"] = checksums
+    full[name]["generator_version"] = people.provenance[0]["generator_version"]
     REGISTRY_PATH.write_text(json.dumps(full, indent=2, ensure_ascii=False) + "\n")
     return checksums
 

@@ -66,3 +66,94 @@ def test_consent_check_refuses_non_records():
     assert "no provenance record" in check.consent_record(None).message
     synthetic = faces.synthetic_faces(1, 1, size=64).provenance[0]
     assert "own_photo" in check.consent_record(synthetic).message
+
+
+# ------------------------------------------------------------------ lesson 01
+
+
+@pytest.fixture(scope="module")
+def nn_case():
+    rng = np.random.default_rng(0)
+    gallery = rng.normal(size=(5, 4))
+    gallery_ids = np.array([10, 11, 12, 13, 14])
+    probes = gallery[[2, 0, 4, 4]] + 0.01 * rng.normal(size=(4, 4))
+    return gallery, gallery_ids, probes
+
+
+def test_nearest_neighbour_ids_right_answer(nn_case):
+    gallery, gallery_ids, probes = nn_case
+    assert check.nearest_neighbour_ids(np.array([12, 10, 14, 14]), gallery, gallery_ids, probes)
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (None, "forget `return`"),
+        (np.array([2, 0, 4, 4]), "positions in the gallery"),
+        (np.array([12, 10]), "one identity per probe"),
+    ],
+)
+def test_nearest_neighbour_ids_typical_mistakes(nn_case, answer, hint):
+    assert hint in check.nearest_neighbour_ids(answer, *nn_case).message
+
+
+def test_nearest_neighbour_ids_spots_argmax(nn_case):
+    gallery, gallery_ids, probes = nn_case
+    distances = ((probes[:, None] - gallery[None]) ** 2).sum(axis=2)
+    assert "farthest" in check.nearest_neighbour_ids(gallery_ids[distances.argmax(1)], *nn_case).message
+
+
+def test_lfw_consent_section():
+    right = {"where_from": "Yahoo News photos", "notified": False, "consented": False}
+    assert check.lfw_consent_section(right)
+    assert "news" in check.lfw_consent_section({**right, "where_from": "volunteers in a lab"}).message
+    assert "consented" in check.lfw_consent_section({**right, "consented": True}).message
+    assert "missing" in check.lfw_consent_section({"where_from": "news"}).message
+
+
+# ------------------------------------------------------------------ lesson 02
+
+
+@pytest.fixture(scope="module")
+def distances():
+    rng = np.random.default_rng(3)
+    return rng.normal(0.4, 0.08, 300), rng.normal(0.7, 0.08, 3000), rng.normal(0.45, 0.1, 300), rng.normal(0.6, 0.1, 3000)
+
+
+def test_eer_right_and_typical_wrong_answers(distances):
+    genuine, impostor, other_genuine, other_impostor = distances
+    from course.metrics import equal_error_rate
+
+    value, threshold = equal_error_rate(genuine, impostor)
+    assert check.eer(value, genuine, impostor)
+    assert "percentage" in check.eer(100 * value, genuine, impostor).message
+    assert "*threshold*" in check.eer(threshold, genuine, impostor).message
+    assert "(eer, threshold)" in check.eer((value, threshold), genuine, impostor).message
+    other = equal_error_rate(other_genuine, other_impostor)[0]
+    assert "other split" in check.eer(other, genuine, impostor, other_split=(other_genuine, other_impostor)).message
+
+
+def test_threshold_for_target_fmr(distances):
+    _, impostor, _, _ = distances
+    from course.metrics import threshold_for_fmr
+
+    best = threshold_for_fmr(impostor, 0.01)
+    assert check.threshold_for_target_fmr(best, impostor, 0.01)
+    assert "above the target" in check.threshold_for_target_fmr(best + 0.1, impostor, 0.01).message
+    assert "lower than needed" in check.threshold_for_target_fmr(best - 0.2, impostor, 0.01).message
+    # chosen on another split whose impostors are farther apart: safe there, too lax here
+    dev_impostor = impostor + 0.1
+    dev_best = threshold_for_fmr(dev_impostor, 0.01)
+    feedback = check.threshold_for_target_fmr(dev_best, impostor, 0.01, dev_impostor=dev_impostor)
+    assert "other split" in feedback.message
+
+
+def test_global_threshold_explanation():
+    good = ("The model places faces of some groups closer together, so their impostor distances are smaller. "
+            "A single threshold for everyone then gives that group many more false matches, and those people "
+            "are wrongly matched to suspects more often than others.")
+    assert check.global_threshold_explanation(good)
+    assert "at least 25 words" in check.global_threshold_explanation("It is unfair.").message
+    vague = ("Face recognition is biased and this is a serious problem for society because it affects people "
+             "differently and we should be careful when we use such systems in policing and elsewhere today.")
+    assert "does not yet mention" in check.global_threshold_explanation(vague).message
