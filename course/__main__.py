@@ -1,4 +1,4 @@
-"""Command line: ``python -m course doctor | data build NAME | data fetch NAME``."""
+"""Command line: ``python -m course doctor | data build|fetch|verify NAME | student --out DIR``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,16 @@ def main(argv: list[str] | None = None) -> int:
     data_parser = commands.add_parser("data", help="build or fetch a registered data set")
     data_parser.add_argument("action", choices=["build", "fetch", "verify"])
     data_parser.add_argument("name")
+    student_parser = commands.add_parser("student", help="write student versions of the lesson notebooks")
+    student_parser.add_argument("--out", required=True, help="folder to write them into")
     args = parser.parse_args(argv)
+
+    if args.command == "student":
+        from .student import write_student_versions
+
+        for path in write_student_versions(args.out):
+            print(f"wrote {path}")
+        return 0
 
     if args.command == "doctor":
         from . import doctor
