@@ -251,7 +251,8 @@ class ConsentedFaces:
         return _resize(image, side) if image.shape[0] > side else image
 
 
-def fetch(name: str = "london", *, local_copy: str | os.PathLike | None = None, timeout: float = 20) -> Path:
+def fetch(name: str = "london", *, local_copy: str | os.PathLike | None = None, timeout: float = 20,
+          download: bool = True) -> Path:
     """Make a consented set available offline, downloading it only if it is not already cached.
 
     ``local_copy`` (or the environment variable FACES_AT_SCALE_LONDON_DIR) points at a
@@ -274,6 +275,12 @@ def fetch(name: str = "london", *, local_copy: str | os.PathLike | None = None, 
         target = folder / row["file"]
         if target.exists() and sha256_file(target) == row["source_sha256"]:
             continue
+        if not download:
+            raise DatasetError(
+                f"The optional '{name}' set has not been fetched (nothing is downloaded unless you ask). "
+                f"To use it, run  python -m course data fetch {name}  once while online, or point "
+                f"{entry['local_copy_env']} at a copy you were given."
+            )
         url = entry["url_template"].format(commit=entry["commit"], path=row["source_path"])
         payload = _download(url, timeout, name)
         if hashlib.sha256(payload).hexdigest() != row["source_sha256"]:
@@ -282,10 +289,15 @@ def fetch(name: str = "london", *, local_copy: str | os.PathLike | None = None, 
     return folder
 
 
-def load_consented(name: str = "london", *, local_copy: str | os.PathLike | None = None) -> ConsentedFaces:
-    """Load a consented set (fetching it first if needed), with a provenance record per image."""
+def load_consented(name: str = "london", *, local_copy: str | os.PathLike | None = None,
+                   download: bool = False) -> ConsentedFaces:
+    """Load a consented set, with a provenance record per image.
+
+    It must already be on this machine (fetched, or a verified local copy) unless
+    ``download=True``: lessons never start a download on their own.
+    """
     entry = _entry(name, kind="download")
-    folder = fetch(name, local_copy=local_copy)
+    folder = fetch(name, local_copy=local_copy, download=download)
     rows = _consented_manifest(entry)
     provenance = [
         {

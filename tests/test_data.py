@@ -150,7 +150,7 @@ def test_download_is_verified_and_cached(tmp_path, monkeypatch, london_dir, loca
     # cached: a second fetch works with the server gone
     monkeypatch.setattr(data, "_download", lambda *a: pytest.fail("downloaded again"))
     assert data.fetch("london") == folder
-    faces_ = data.load_consented("london")
+    faces_ = data.load_consented("london")  # cached now, so no download is needed
     assert len(faces_.paths) == 3 and faces_.provenance[2]["file"] == "002_03_neutral.jpg"
 
 
@@ -166,6 +166,14 @@ def test_download_with_wrong_checksum_keeps_nothing(tmp_path, monkeypatch, londo
     with pytest.raises(DatasetError, match="does not match its registered sha256"):
         data.fetch("london")
     assert not (tmp_path / "cache" / "london" / "001_03_neutral.jpg").exists()
+
+
+def test_lessons_never_download_on_their_own(tmp_path, monkeypatch, london_dir, local_server):
+    _small_registry(tmp_path, monkeypatch, london_dir, local_server, ["001_03_neutral.jpg"])
+    with pytest.raises(DatasetError, match="has not been fetched"):
+        data.load_consented("london")
+    assert not (tmp_path / "cache" / "london" / "001_03_neutral.jpg").exists()
+    assert len(data.load_consented("london", download=True).paths) == 1
 
 
 def test_offline_download_says_the_set_is_optional(tmp_path, monkeypatch, london_dir):
