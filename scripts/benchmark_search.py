@@ -1,0 +1,255 @@
+"""Benchmark 1:N face search on a million faces: exact search and approximate indexes.
+
+Prints figures next to their targets (it asserts nothing, and is not a test):
+
+* exact search in numpy (course.search.exact_search): the latency of one query, and
+  the bandwidth it implies (bytes scanned / time), against this machine's memory read
+  bandwidth measured here. Target: within 1.3x of the bandwidth bound.
+  Batched (100 queries at once) throughput too, and faiss IndexFlatL2 for reference.
+* approximate indexes: the course's IVFIndex, and faiss IndexIVFFlat, IndexHNSWFlat
+  and IndexIVFPQ, each over a sweep of its search parameter: recall@10 against the
+  exact result and speed-up over exact numpy search (both timed on the same batch of
+  queries). Target: recall@10 >= 0.95 at >= 20x faster than exact.
+
+The gallery is 1,000,000 x 128 float32 embeddings from course.search.synthetic_gallery
+(200,000 identities x 5 photos), its parameters calibrated on the real dlib embeddings
+of data/synthetic-people. The queries are held-out photos of enrolled identities.
+Takes about 5 minutes on 2 idle cores (far longer if other work shares them; the
+load average is printed), peaking near 2 GB of memory.
+
+    uv run python scripts/benchmark_search.py [--n 1000000] [--queries 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, TypeVar
+
+import faiss
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from course import data
+from course.search import (
+    GalleryModel,
+    IVFIndex,
+    calibrate_gallery_model,
+    exact_search,
+    recall_at_k,
+    squared_norms,
+    synthetic_gallery,
+)
+
+K = 10
+N_LISTS = 1024  # ~sqrt(n) cells for the IVF indexes
+TRAIN_SIZE = 50_000  # k-means training sample: ~50 vectors per cell
+PHOTOS_PER_IDENTITY = 5
+HNSW_NEIGHBOURS = 16  # M: graph links per node (more: better graph, slower build)
+PQ_SUBQUANTISERS = 16  # IVFPQ code: 16 sub-vectors of 8 dimensions, 1 byte each
+TARGET_BANDWIDTH_RATIO = 1.3
+TARGET_RECALL = 0.95
+TARGET_SPEEDUP = 20.0
+
+Result = TypeVar("Result")
+
+
+def timed(function: Callable[[], Result], repeats: int = 1) -> tuple[Result, float]:
+    """Run ``function`` ``repeats`` times; return its result and the best time in seconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - start)
+    return result, best
+
+
+def read_bandwidth(array: np.ndarray, n_threads: int) -> float:
+    """This machine's memory read bandwidth in bytes/s: the best of summing ``array``
+    on one thread and on ``n_threads`` threads (each summing a slice; NumPy releases
+    the GIL while it sums), best of 5 runs each."""
+    slices = np.array_split(array, n_threads)
+    with ThreadPoolExecutor(n_threads) as pool:
+        _, one_thread = timed(lambda: array.sum(axis=0, dtype=np.float32), repeats=5)
+        _, all_threads = timed(
+            lambda: list(pool.map(lambda part: part.sum(axis=0, dtype=np.float32), slices)),
+            repeats=5,
+        )
+    print(f"Memory read bandwidth (summing the gallery): 1 thread "
+          f"{array.nbytes / one_thread / 1e9:.1f} GB/s, {n_threads} threads "
+          f"{array.nbytes / all_threads / 1e9:.1f} GB/s")
+    return array.nbytes / min(one_thread, all_threads)
+
+
+def gallery_and_queries(
+    model: GalleryModel, n: int, n_queries: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic gallery of n faces, and one held-out photo each of n_queries enrolled people."""
+    n_identities = (n + n_queries) // PHOTOS_PER_IDENTITY
+    embeddings, identities = synthetic_gallery(
+        n + n_queries, n_identities=n_identities, **vars(model), seed=seed
+    )
+    # Swap the first photo of n_queries random identities with the last n_queries rows.
+    first_photos = np.searchsorted(identities, np.arange(n_identities))
+    rng = np.random.default_rng(seed)
+    query_rows = rng.choice(first_photos[first_photos < n], n_queries, replace=False)
+    tail = np.arange(n, n + n_queries)
+    embeddings[np.r_[query_rows, tail]] = embeddings[np.r_[tail, query_rows]]
+    return embeddings[:n], embeddings[n:].copy()
+
+
+def benchmark_exact(
+    gallery: np.ndarray, queries: np.ndarray, n_threads: int
+) -> tuple[np.ndarray, float]:
+    """Time exact search; return the true neighbours and the batched seconds per query."""
+    bandwidth = read_bandwidth(gallery, n_threads)
+    norms, seconds = timed(lambda: squared_norms(gallery))
+    print(f"Precomputed squared norms of the gallery in {seconds * 1e3:.0f} ms")
+
+    bytes_per_query = gallery.nbytes + norms.nbytes
+    one_at_a_time = [
+        timed(lambda: exact_search(gallery, query, K, gallery_sq_norms=norms))[1]
+        for query in queries[:20]
+    ]
+    best, median = min(one_at_a_time), float(np.median(one_at_a_time))
+    bound = bytes_per_query / bandwidth
+    verdict = "met" if best / bound <= TARGET_BANDWIDTH_RATIO else "NOT met"
+    print("\nExact search in numpy (course.search.exact_search), k=10")
+    print(f"  one query at a time, 20 queries: best {best * 1e3:.1f} ms, median "
+          f"{median * 1e3:.1f} ms; each scans {bytes_per_query / 1e6:.0f} MB, "
+          f"i.e. {bytes_per_query / best / 1e9:.1f} GB/s at best")
+    print(f"  bandwidth bound {bound * 1e3:.1f} ms: best is {best / bound:.2f}x the bound, "
+          f"median {median / bound:.2f}x  [target <= {TARGET_BANDWIDTH_RATIO}x: {verdict}]")
+
+    (_, exact_ids), seconds = timed(
+        lambda: exact_search(gallery, queries, K, gallery_sq_norms=norms), repeats=2
+    )
+    exact_seconds = seconds / len(queries)
+    print(f"  batch of {len(queries)} queries: {exact_seconds * 1e3:.2f} ms/query (queries share "
+          f"passes over the gallery): the baseline for the speed-ups below")
+
+    flat = faiss.IndexFlatL2(gallery.shape[1])
+    flat.add(gallery)
+    (_, flat_ids), seconds = timed(lambda: flat.search(queries, K), repeats=2)
+    print(f"  faiss IndexFlatL2, same batch: {seconds / len(queries) * 1e3:.2f} ms/query, "
+          f"recall@10 against numpy {recall_at_k(flat_ids, exact_ids):.3f}")
+    return exact_ids, exact_seconds
+
+
+def sweep(
+    name: str,
+    search: Callable[[int], np.ndarray],
+    settings: list[int],
+    label: str,
+    queries: np.ndarray,
+    exact_ids: np.ndarray,
+    exact_seconds: float,
+) -> None:
+    """Print recall@10 and speed-up of ``search(setting)`` (returning ids) for each setting."""
+    for setting in settings:
+        ids, seconds = timed(lambda: search(setting), repeats=2)
+        recall = recall_at_k(ids, exact_ids)
+        speedup = exact_seconds / (seconds / len(queries))
+        meets = "yes" if recall >= TARGET_RECALL and speedup >= TARGET_SPEEDUP else ""
+        print(f"  {name:<18}{label + '=' + str(setting):<14}"
+              f"{seconds / len(queries) * 1e3:>9.3f}{speedup:>10.1f}x{recall:>11.3f}   {meets}")
+
+
+def benchmark_approximate(
+    gallery: np.ndarray, queries: np.ndarray, exact_ids: np.ndarray, exact_seconds: float
+) -> None:
+    """Recall@10 and speed-up over exact search of four approximate indexes."""
+    dim = gallery.shape[1]
+    rng = np.random.default_rng(1)
+    train = gallery[rng.choice(len(gallery), min(TRAIN_SIZE, len(gallery)), replace=False)]
+    compare = dict(queries=queries, exact_ids=exact_ids, exact_seconds=exact_seconds)
+    print(f"\nApproximate search, k=10; IVF indexes use {N_LISTS} lists trained on "
+          f"{len(train):,} vectors.\nTarget: recall@10 >= {TARGET_RECALL} "
+          f"at >= {TARGET_SPEEDUP:.0f}x faster than exact (batched)")
+    print(f"  {'index':<18}{'setting':<14}{'ms/query':>9}{'speed-up':>11}{'recall@10':>11}"
+          f"   meets target")
+
+    course_ivf = IVFIndex(seed=0)
+    _, fit_seconds = timed(lambda: course_ivf.fit(train, N_LISTS))
+    _, add_seconds = timed(lambda: course_ivf.add(gallery, np.arange(len(gallery))))
+    print(f"  course IVFIndex: k-means fit {fit_seconds:.1f} s, add {add_seconds:.1f} s")
+    sweep("course IVFIndex", lambda n_probe: course_ivf.search(queries, K, n_probe)[1],
+          [1, 4, 16, 64, 128], "n_probe", **compare)
+    del course_ivf
+
+    ivf_flat = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, N_LISTS)
+    _, seconds = timed(lambda: (ivf_flat.train(train), ivf_flat.add(gallery)))
+    print(f"  faiss IndexIVFFlat: train + add {seconds:.1f} s")
+
+    def search_ivf_flat(n_probe: int) -> np.ndarray:
+        ivf_flat.nprobe = n_probe
+        return ivf_flat.search(queries, K)[1]
+
+    sweep("faiss IVFFlat", search_ivf_flat, [1, 4, 16, 64, 128], "nprobe", **compare)
+    del ivf_flat
+
+    hnsw = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS)
+    _, seconds = timed(lambda: hnsw.add(gallery))
+    print(f"  faiss IndexHNSWFlat (M={HNSW_NEIGHBOURS}, "
+          f"efConstruction={hnsw.hnsw.efConstruction}): add {seconds:.1f} s")
+
+    def search_hnsw(ef_search: int) -> np.ndarray:
+        hnsw.hnsw.efSearch = ef_search
+        return hnsw.search(queries, K)[1]
+
+    sweep("faiss HNSWFlat", search_hnsw, [16, 32, 64, 128, 256], "efSearch", **compare)
+    del hnsw
+
+    ivf_pq = faiss.IndexIVFPQ(faiss.IndexFlatL2(dim), dim, N_LISTS, PQ_SUBQUANTISERS, 8)
+    _, seconds = timed(lambda: (ivf_pq.train(train), ivf_pq.add(gallery)))
+    print(f"  faiss IndexIVFPQ ({PQ_SUBQUANTISERS} x 8-bit codes): train + add {seconds:.1f} s; "
+          f"{ivf_pq.code_size} bytes per face (+ 8-byte id), against {dim * 4} raw")
+
+    def search_ivf_pq(n_probe: int) -> np.ndarray:
+        ivf_pq.nprobe = n_probe
+        return ivf_pq.search(queries, K)[1]
+
+    sweep("faiss IVFPQ", search_ivf_pq, [1, 4, 16, 64], "nprobe", **compare)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="gallery size")
+    parser.add_argument("--queries", type=int, default=100)
+    args = parser.parse_args()
+    n_threads = len(os.sched_getaffinity(0))
+    faiss.omp_set_num_threads(n_threads)
+    threadpool_limits(n_threads)  # BLAS (numpy's and faiss's) and OpenMP
+    started = time.perf_counter()
+    print(f"Threads: {n_threads}.  faiss {faiss.__version__}, numpy {np.__version__}.  "
+          f"Load average at start: {os.getloadavg()[0]:.2f}")
+
+    # Only the embeddings' statistics are needed here; checksums are `course doctor`'s job.
+    faces = data.load("synthetic-people", check=False)
+    model = calibrate_gallery_model(faces.embeddings[faces.found], faces.identities[faces.found])
+    photo_variance = np.sum(model.spread**2)  # trace of the photo-noise covariance
+    centre_variance = np.sum(model.centre_scale**2)  # trace of the centre covariance
+    print(f"\nGallery model calibrated on {faces.found.sum()} real dlib embeddings of "
+          f"{len(np.unique(faces.identities))} synthetic people (full covariances).\n"
+          f"  Typical distance between two photos of the same person "
+          f"{np.sqrt(2 * photo_variance):.3f}, of different people "
+          f"{np.sqrt(2 * (photo_variance + centre_variance)):.3f}")
+
+    (gallery, queries), seconds = timed(lambda: gallery_and_queries(model, args.n, args.queries))
+    print(f"Gallery: {len(gallery):,} x {gallery.shape[1]} float32 = {gallery.nbytes / 1e6:,.0f} MB"
+          f" ({PHOTOS_PER_IDENTITY} photos per identity), generated in {seconds:.1f} s; "
+          f"{len(queries)} queries (held-out photos of enrolled people)\n")
+
+    exact_ids, exact_seconds = benchmark_exact(gallery, queries, n_threads)
+    benchmark_approximate(gallery, queries, exact_ids, exact_seconds)
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"\nPeak RSS {peak_mb:,.0f} MB.  Total {time.perf_counter() - started:.0f} s.  "
+          f"Load average at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
