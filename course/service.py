@@ -1,0 +1,493 @@
+"""A small face search service with every store a real one has, and a delete that reports honestly.
+
+Lesson 04 asks: when a company honours a deletion request, how much of the person is
+left in its systems? :class:`FaceService` answers by keeping the stores a real face
+search service keeps, each a plain attribute you can inspect:
+
+==================  ===========================================================
+``photos``          photo id -> :class:`Photo` (the person's number and the image)
+``thumbnails``      photo id -> a small copy derived from the photo (for result pages)
+``embeddings``      photo id -> the face's vector (the *template*)
+``index``           a :class:`course.search.IVFIndex` over the embeddings (lazy remove)
+``cache``           recent searches: query key -> :class:`CachedSearch`
+``access_log``      one :class:`LogEntry` per add, search, delete, snapshot, restore
+``backups``         nightly snapshots of photos, thumbnails, embeddings and index
+``classifier``      a scikit-learn model trained on the embeddings (who is this?)
+``index centroids`` the index's k-means centres, learned from training vectors
+==================  ===========================================================
+
+:meth:`FaceService.delete` removes what it can and returns a :class:`DeletionAudit`,
+store by store: *removed*, *still present* (and why), *needs retraining* (a trained
+model), or *not present*. The audit is not a statement of intent: it is made by
+scanning every store after the deletion (:meth:`FaceService.find`).
+
+Deleted people go on a *deletion ledger* (their number and photo ids, no face data),
+so that :meth:`FaceService.restore` can re-apply deletions to an old backup, as data
+protection guidance asks of backups, and so that the person is not added again.
+
+:func:`faiss_ivf_removal` shows what faiss's ``remove_ids`` really does to an
+``IndexIVFFlat``, for comparison with the course index's lazy remove.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .search import IVFIndex
+
+#: Every store the service has, in the order audits list them.
+STORES = ("photos", "thumbnails", "embeddings", "index", "cache", "access_log", "backups", "classifier",
+          "index_centroids")
+#: Stores that are trained models: data cannot be taken out of them, only retrained away.
+MODELS = ("classifier", "index_centroids")
+
+REMOVED = "removed"
+STILL_PRESENT = "still present"
+NEEDS_RETRAINING = "needs retraining"
+NOT_PRESENT = "not present"
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One enrolled photo: whose face it is (a person number) and the image."""
+
+    person: int
+    image: np.ndarray
+
+
+@dataclass
+class CachedSearch:
+    """A remembered search result: the query vector and the (photo id, person, distance) hits."""
+
+    query: np.ndarray
+    results: list[tuple[int, int, float]]
+
+
+@dataclass
+class LogEntry:
+    """One line of the access log: what happened, at which step, to which photo ids."""
+
+    step: int
+    operation: str
+    photo_ids: list[int]
+    person: int | None = None
+
+
+@dataclass
+class Backup:
+    """A snapshot of the data stores (not the cache, log or models) at one step."""
+
+    step: int
+    photos: dict[int, Photo]
+    thumbnails: dict[int, np.ndarray]
+    embeddings: dict[int, np.ndarray]
+    index: IVFIndex
+    centroid_people: frozenset[int]  # whose vectors the saved index's centres were learned from
+
+
+@dataclass(frozen=True)
+class StoreAudit:
+    """What a deletion left in one store."""
+
+    store: str
+    status: str  # REMOVED, STILL_PRESENT, NEEDS_RETRAINING or NOT_PRESENT
+    items_left: int  # photos, vectors, entries or backups of the person still there (models: 1 if trained on them)
+    why: str
+
+
+@dataclass
+class DeletionAudit:
+    """The store-by-store result of :meth:`FaceService.delete`."""
+
+    person: int
+    rows: list[StoreAudit]
+
+    def status(self, store: str) -> str:
+        """The status of one store."""
+        return next(row.status for row in self.rows if row.store == store)
+
+    def cleaned(self) -> list[str]:
+        """Stores the audit says hold nothing of the person any more."""
+        return [row.store for row in self.rows if row.status in (REMOVED, NOT_PRESENT)]
+
+    def residue(self) -> list[str]:
+        """Stores that still hold, or were trained on, the person's data."""
+        return [row.store for row in self.rows if row.status in (STILL_PRESENT, NEEDS_RETRAINING)]
+
+    def __str__(self) -> str:
+        lines = [f"Deletion audit for person {self.person}",
+                 f"{'store':<16} {'status':<17} {'left':>4}  why"]
+        lines += [f"{r.store:<16} {r.status:<17} {r.items_left:>4}  {r.why}" for r in self.rows]
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython shows the table, not a dataclass repr
+        printer.text(str(self))
+
+
+class FaceService:
+    """A face search service: enrol photos, search by face, recognise, back up, restore, delete.
+
+    Args:
+        index_training: vectors to learn the index's k-means centres from (a real
+            deployment trains on a sample of its gallery).
+        index_training_people: the person number of each training vector, or None
+            if the vectors belong to nobody enrolled (e.g. random vectors). The audit
+            uses it to say whether the centres were learned from a deleted person.
+        n_lists: number of index lists (k-means cells); at most len(index_training).
+        max_backups: nightly backups kept; older ones expire.
+        thumbnail_step: thumbnails keep every n-th pixel of the photo.
+        seed: seeds k-means and the classifier.
+    """
+
+    def __init__(self, index_training: ArrayLike, index_training_people: ArrayLike | None = None, *,
+                 n_lists: int = 4, max_backups: int = 7, thumbnail_step: int = 4, seed: int = 0) -> None:
+        self.seed = seed
+        self.n_lists = n_lists
+        self.max_backups = max_backups
+        self.thumbnail_step = thumbnail_step
+        self.photos: dict[int, Photo] = {}
+        self.thumbnails: dict[int, np.ndarray] = {}
+        self.embeddings: dict[int, np.ndarray] = {}
+        self.cache: dict[bytes, CachedSearch] = {}
+        self.access_log: list[LogEntry] = []
+        self.backups: list[Backup] = []
+        self.classifier = None
+        self.classifier_people: frozenset[int] = frozenset()
+        self.ledger: dict[int, dict] = {}  # person -> {"photo_ids": [...], "options": {...}}
+        self.step = 0
+        self._next_id = 0
+        self._fit_index(np.asarray(index_training, dtype=np.float32),
+                        None if index_training_people is None else np.asarray(index_training_people))
+
+    # ------------------------------------------------------------------ building blocks
+
+    def _fit_index(self, vectors: np.ndarray, people: np.ndarray | None) -> None:
+        self.index = IVFIndex(seed=self.seed).fit(vectors, min(self.n_lists, len(vectors)))
+        self.centroid_people: frozenset[int] = frozenset() if people is None else frozenset(int(p) for p in people)
+
+    def _log(self, operation: str, photo_ids=(), person: int | None = None) -> None:
+        self.access_log.append(LogEntry(self.step, operation, [int(i) for i in photo_ids], person))
+
+    def _tick(self) -> None:
+        self.step += 1
+
+    # ------------------------------------------------------------------ the service
+
+    def add(self, person: int, embedding: ArrayLike, image: ArrayLike | None = None) -> int:
+        """Enrol one photo of ``person``; returns its photo id.
+
+        Raises ValueError for a person on the deletion ledger (they asked to be deleted)."""
+        person = int(person)
+        if person in self.ledger:
+            raise ValueError(f"person {person} asked to be deleted: the ledger blocks adding them again")
+        self._tick()
+        vector = np.asarray(embedding, dtype=np.float32).ravel()
+        image = np.zeros((4, 4, 3), np.uint8) if image is None else np.asarray(image)
+        photo_id = self._next_id
+        self._next_id += 1
+        self.photos[photo_id] = Photo(person, image)
+        self.thumbnails[photo_id] = image[:: self.thumbnail_step, :: self.thumbnail_step].copy()
+        self.embeddings[photo_id] = vector
+        self.index.add(vector[None, :], [photo_id])
+        self._log("add", [photo_id], person)
+        return photo_id
+
+    def search(self, query: ArrayLike, k: int = 1, n_probe: int | None = None) -> list[tuple[int, int, float]]:
+        """The ``k`` nearest enrolled photos as (photo id, person, distance); answered from the cache if seen.
+
+        The cache is keyed by the query and ``k``; a result whose photo is missing from the
+        photo store (only possible after a delete that skipped the index) has person None."""
+        self._tick()
+        query = np.asarray(query, dtype=np.float32).ravel()
+        key = np.round(query, 5).tobytes() + bytes([k])
+        if key not in self.cache:
+            distances, ids = self.index.search(query[None, :], k, n_probe or self.index.n_lists)
+            # A photo the index returns but the photo store lost (a broken delete) has person None.
+            results = [(int(i), self.photos[int(i)].person if int(i) in self.photos else None, float(d))
+                       for d, i in zip(distances[0], ids[0]) if i >= 0]
+            self.cache[key] = CachedSearch(query, results)
+        results = self.cache[key].results
+        self._log("search", [photo_id for photo_id, _, _ in results])
+        return list(results)
+
+    def train_classifier(self, C: float = 10.0) -> None:
+        """Train "who is this?" on every enrolled embedding (needs at least two people)."""
+        from .unlearning import fit_classifier
+
+        self._tick()
+        ids = sorted(self.embeddings)
+        people = np.array([self.photos[i].person for i in ids])
+        if len(np.unique(people)) < 2:
+            self.classifier, self.classifier_people = None, frozenset()
+            return
+        vectors = np.stack([self.embeddings[i] for i in ids])
+        self.classifier = fit_classifier(vectors, people, C=C, seed=self.seed)
+        self.classifier_people = frozenset(int(p) for p in people)
+
+    def recognise(self, embedding: ArrayLike) -> tuple[int, float]:
+        """The classifier's answer for one face: (person, probability)."""
+        if self.classifier is None:
+            raise RuntimeError("no classifier: call train_classifier() first")
+        proba = self.classifier.predict_proba(np.asarray(embedding, dtype=np.float64).reshape(1, -1))[0]
+        best = int(np.argmax(proba))
+        return int(self.classifier.classes_[best]), float(proba[best])
+
+    def snapshot(self) -> int:
+        """Take a nightly backup of photos, thumbnails, embeddings and index; returns its number.
+
+        The index is saved compacted (tombstoned vectors are left out). Only the newest
+        ``max_backups`` are kept."""
+        self._tick()
+        index = copy.deepcopy(self.index)
+        index.compact()  # write live vectors only, or every tombstone would be copied into every new backup
+        self.backups.append(Backup(self.step, dict(self.photos), dict(self.thumbnails), dict(self.embeddings), index,
+                                   self.centroid_people))
+        del self.backups[: -self.max_backups]
+        self._log("snapshot")
+        return len(self.backups) - 1
+
+    def restore(self, backup: int = -1, *, replay_deletions: bool = True) -> None:
+        """Restore photos, thumbnails, embeddings and index from a backup; the cache starts empty.
+
+        With ``replay_deletions`` (the default) every deletion on the ledger is applied
+        again to the restored data, with the restored index compacted and, if its centres
+        were learned from a deleted person, re-learned. Without it, people deleted after
+        the backup was taken come back.
+        """
+        self._tick()
+        saved = self.backups[backup]
+        self.photos, self.thumbnails, self.embeddings = dict(saved.photos), dict(saved.thumbnails), dict(saved.embeddings)
+        self.index = copy.deepcopy(saved.index)
+        self.centroid_people = saved.centroid_people
+        self.cache = {}
+        self._log("restore")
+        if replay_deletions:
+            for person, entry in self.ledger.items():
+                # Replay in full for the restored index: compact it, and re-learn its centres
+                # if they came from a deleted person (and there is anything left to learn from).
+                self._erase(person, entry["photo_ids"], **{**entry["options"], "compact_index": True})
+                if person in self.centroid_people:
+                    self.rebuild_index()
+
+    # ------------------------------------------------------------------ deletion
+
+    def photo_ids_of(self, person: int) -> list[int]:
+        """Every photo id the person ever had here: enrolled now, in a backup, in the log, or on the ledger."""
+        ids = {i for i, photo in self.photos.items() if photo.person == person}
+        for backup in self.backups:
+            ids |= {i for i, photo in backup.photos.items() if photo.person == person}
+        ids |= {i for entry in self.access_log if entry.operation == "add" and entry.person == person
+                for i in entry.photo_ids}  # a restore can drop photos that the log still names
+        ids |= set(self.ledger.get(person, {}).get("photo_ids", ()))
+        return sorted(ids)
+
+    def find(self, person: int) -> dict[str, int]:
+        """Scan every store for the person: store -> how many items of theirs it holds.
+
+        Photos, thumbnails, embeddings: their photo ids; index: their vectors physically
+        stored (tombstoned ones included); cache: cached searches whose results name
+        them; access_log: entries naming their photo ids; backups: backups holding any
+        of their photos; classifier and index_centroids: 1 if trained on their data.
+        """
+        ids = set(self.photo_ids_of(person))
+        return {
+            "photos": len(ids & self.photos.keys()),
+            "thumbnails": len(ids & self.thumbnails.keys()),
+            "embeddings": len(ids & self.embeddings.keys()),
+            "index": int(np.isin(self.index.stored_ids(), list(ids)).sum()) if ids else 0,
+            "cache": sum(any(i in ids for i, _, _ in entry.results) for entry in self.cache.values()),
+            "access_log": sum(any(i in ids for i in entry.photo_ids) for entry in self.access_log),
+            "backups": sum(bool(ids & b.photos.keys()) or bool(np.isin(b.index.stored_ids(), list(ids)).any())
+                           for b in self.backups) if ids else 0,
+            "classifier": int(person in self.classifier_people),
+            "index_centroids": int(person in self.centroid_people),
+        }
+
+    def _erase(self, person: int, photo_ids, *, compact_index: bool, scrub_logs: bool, purge_backups: bool,
+               retrain: bool) -> None:
+        ids = set(photo_ids)
+        for store in (self.photos, self.thumbnails, self.embeddings):
+            for i in ids & store.keys():
+                del store[i]
+        searchable = np.setdiff1d(self.index.stored_ids(), self.index.tombstoned_ids())
+        alive = np.intersect1d(searchable, list(ids)) if ids else np.empty(0, np.int64)
+        if len(alive):
+            self.index.remove(alive)
+        if compact_index:
+            self.index.compact()
+        self.cache = {key: entry for key, entry in self.cache.items()
+                      if not any(i in ids for i, _, _ in entry.results)}
+        if scrub_logs:
+            for entry in self.access_log:
+                entry.photo_ids = [i for i in entry.photo_ids if i not in ids]
+                if entry.operation == "add" and entry.person == person:
+                    entry.person = None
+        if purge_backups:
+            for backup in self.backups:
+                for store in (backup.photos, backup.thumbnails, backup.embeddings):
+                    for i in ids & store.keys():
+                        del store[i]
+                stored = np.setdiff1d(backup.index.stored_ids(), backup.index.tombstoned_ids())
+                hit = np.intersect1d(stored, list(ids)) if ids else np.empty(0, np.int64)
+                if len(hit):
+                    backup.index.remove(hit)
+                backup.index.compact()
+        if retrain:
+            if person in self.classifier_people:
+                self.train_classifier()
+            if person in self.centroid_people:
+                self.rebuild_index()
+
+    def rebuild_index(self) -> None:
+        """Re-learn the index centres from the enrolled embeddings and re-add them all (no tombstones left)."""
+        ids = sorted(self.embeddings)
+        if not ids:
+            return  # nothing to learn centres from: the old index (and its audit status) stays
+        vectors = np.stack([self.embeddings[i] for i in ids])
+        self._fit_index(vectors, np.array([self.photos[i].person for i in ids]))
+        self.index.add(vectors, ids)
+
+    def delete(self, person: int, *, compact_index: bool = False, scrub_logs: bool = False,
+               purge_backups: bool = False, retrain: bool = False) -> DeletionAudit:
+        """Delete a person and return the audit of what is left, store by store.
+
+        Always: removes their photos, thumbnails and embeddings, removes their vectors
+        from the index (a lazy remove: tombstones), drops cached searches that name
+        them, and puts them on the deletion ledger. The options do the expensive part:
+        ``compact_index`` rewrites the index lists; ``scrub_logs`` erases their photo ids
+        from the access log; ``purge_backups`` rewrites every backup without them;
+        ``retrain`` retrains the classifier and the index centres if they learned from them.
+        """
+        person = int(person)
+        self._tick()
+        options = dict(compact_index=compact_index, scrub_logs=scrub_logs, purge_backups=purge_backups,
+                       retrain=retrain)
+        photo_ids = self.photo_ids_of(person)
+        before = self.find(person)
+        self.ledger[person] = {"photo_ids": photo_ids, "options": options}
+        self._erase(person, photo_ids, **options)
+        self._log("delete", person=person)
+        return self._audit(person, before, self.find(person))
+
+    def _audit(self, person: int, before: dict[str, int], after: dict[str, int]) -> DeletionAudit:
+        tombstoned = int(np.isin(self.index.tombstoned_ids(), self.photo_ids_of(person)).sum())
+        why_left = {
+            "photos": "photo store still holds them",
+            "thumbnails": "derived copies were not removed",
+            "embeddings": "templates still in the embedding table",
+            "index": f"{tombstoned} vector(s) tombstoned: search skips them, but they stay in the "
+                     "index's memory until the lists are compacted",
+            "cache": "cached results still name them",
+            "access_log": "append-only log, kept for security audits, still names their photo ids",
+            "backups": "backups are kept until they expire; restoring one without the ledger brings them back",
+            "classifier": "the model's weights were fitted to their photos: only retraining without them removes that",
+            "index_centroids": "the k-means centres were averaged over their vectors: only re-training the index removes that",
+        }
+        why_removed = {
+            "index": "vectors removed and lists compacted",
+            "access_log": "their photo ids were erased from the log",
+            "backups": "every backup was rewritten without them",
+            "classifier": "retrained without them",
+            "index_centroids": "index re-trained without them",
+        }
+        rows = []
+        for store in STORES:
+            if after[store]:
+                status = NEEDS_RETRAINING if store in MODELS else STILL_PRESENT
+                rows.append(StoreAudit(store, status, after[store], why_left[store]))
+            elif before[store]:
+                rows.append(StoreAudit(store, REMOVED, 0, why_removed.get(store, "deleted")))
+            else:
+                rows.append(StoreAudit(store, NOT_PRESENT, 0, "held nothing of theirs"))
+        return DeletionAudit(person, rows)
+
+
+# --------------------------------------------------------------------------- faiss
+
+
+@dataclass
+class FaissRemoval:
+    """What faiss's ``IndexIVFFlat.remove_ids`` did (see :func:`faiss_ivf_removal`)."""
+
+    asked: int  # ids passed to remove_ids
+    removed: int  # what remove_ids returned (ids it actually found)
+    ntotal_before: int
+    ntotal_after: int
+    found_before: int  # removed ids returned by an exhaustive search before removal
+    found_after: int  # ... and after
+    bytes_before: int  # size of the serialised index
+    bytes_after: int
+    found_after_restore: int  # removed ids found again in a copy serialised before removal
+    centroids_unchanged: bool  # the coarse quantiser still holds centres trained with the removed vectors
+    stale_copies_in_memory: int  # removed vectors whose bytes still sit in the lists' spare capacity
+    hnsw_error: str = field(default="")  # what IndexHNSWFlat.remove_ids says
+
+
+def faiss_ivf_removal(vectors: ArrayLike, ids: ArrayLike, remove: ArrayLike, *, n_lists: int = 4) -> FaissRemoval:
+    """Build a faiss ``IndexIVFFlat`` on ``vectors``, ``remove_ids(remove)``, and measure what is left.
+
+    Findings (faiss 1.x): unlike the course's lazy IVF, ``remove_ids`` on an IVF index
+    really takes the entries out of the inverted lists (``ntotal`` drops, searches and
+    serialised copies no longer contain them); ids it does not hold are skipped
+    silently (compare ``asked`` and ``removed``). What it cannot touch: the coarse
+    quantiser's centres, trained on data that included the removed vectors; any copy
+    written before (a backup), which brings them back; and, for a removed vector that
+    sat at the end of its list, its bytes left in the list's unused capacity (memory
+    not returned or zeroed: unreachable through faiss's API, gone when it is reused or
+    the process ends). Graph indexes such as ``IndexHNSWFlat`` do not implement
+    ``remove_ids`` at all: removing means rebuilding.
+    """
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    ids = np.asarray(ids, dtype=np.int64)
+    remove = np.asarray(remove, dtype=np.int64)
+    dim = vectors.shape[1]
+    quantiser = faiss.IndexFlatL2(dim)
+    index = faiss.IndexIVFFlat(quantiser, dim, n_lists)
+    index.train(vectors)
+    index.add_with_ids(vectors, ids)
+    index.nprobe = n_lists  # exhaustive: any miss is the removal, not the approximation
+    centroids = quantiser.reconstruct_n(0, n_lists).copy()
+    targets = vectors[np.isin(ids, remove)]
+
+    def hits(idx) -> int:
+        if len(targets) == 0:
+            return 0
+        _, found = idx.search(targets, 1)
+        return int(np.isin(found[:, 0], remove).sum())
+
+    invlists = faiss.downcast_InvertedLists(index.invlists)
+    old_sizes = [invlists.list_size(k) for k in range(n_lists)]
+    backup = faiss.serialize_index(index)
+    found_before, ntotal_before = hits(index), index.ntotal
+    removed = int(index.remove_ids(remove))
+    stale = 0
+    for k, old_size in enumerate(old_sizes):
+        if old_size == 0:
+            continue
+        # The list keeps its old allocation; read the first old_size entries' bytes.
+        raw = faiss.rev_swig_ptr(invlists.get_codes(k), old_size * index.code_size).copy()
+        rows = raw.view(np.float32).reshape(old_size, dim)[invlists.list_size(k):]
+        stale += sum(bool((rows == t).all(axis=1).any()) for t in targets)
+    restored = faiss.deserialize_index(backup)
+    restored.nprobe = n_lists
+    hnsw = faiss.IndexHNSWFlat(dim, 8)
+    hnsw.add(vectors[: min(len(vectors), 16)])
+    try:
+        hnsw.remove_ids(remove[:1])
+        hnsw_error = ""
+    except RuntimeError as err:
+        hnsw_error = str(err).split(": ", 1)[-1].strip()
+    return FaissRemoval(
+        asked=len(remove), removed=removed, ntotal_before=int(ntotal_before), ntotal_after=int(index.ntotal),
+        found_before=found_before, found_after=hits(index),
+        bytes_before=int(len(backup)), bytes_after=int(len(faiss.serialize_index(index))),
+        found_after_restore=hits(restored),
+        centroids_unchanged=bool(np.array_equal(centroids, quantiser.reconstruct_n(0, n_lists))),
+        stale_copies_in_memory=int(stale), hnsw_error=hnsw_error,
+    )
