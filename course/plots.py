@@ -40,7 +40,7 @@ def face_grid(
         ax.set_title(f"{labels[i]}\n{caption}" if labels else caption, fontsize=6.5)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94) if title else None)
     return fig
 
 
