@@ -1,0 +1,275 @@
+"""Exercise checks for lesson 05 (the ethics of scraping), in the style of :mod:`course.check`.
+
+Each check prints a ✅/❌ verdict with a specific hint and returns a
+:class:`course.check.Feedback` (truthy when the answer is right). Messages contain no
+timings or counts that vary between runs, so notebook outputs stay reproducible.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.robotparser
+
+from . import scrapelab
+from .check import Feedback, _say
+from .crawl import BURST_FACTOR
+
+# ------------------------------------------------------------------------ exercise 1: a polite crawler
+
+
+def polite_crawler(site, agent: str) -> Feedback:
+    """Did the crawler that used User-Agent ``agent`` on ``site`` behave? Judged from the site's access log.
+
+    Checks, in order: a User-Agent of its own; robots.txt first; no disallowed path;
+    no photos or albums of members who opted out, or of private members; no request
+    during a Retry-After wait; no more requests per second than robots.txt asks;
+    every public profile visited."""
+    log = site.log
+    entries = log.entries(agent)
+    if not agent or agent.startswith("Python-urllib") or agent == "-":
+        return _say(False, "Give your crawler its own User-Agent (a name and a way to contact you), not "
+                           "urllib's default 'Python-urllib/3.x': the platform should know who is crawling.")
+    if not entries:
+        default = [e for e in log.entries() if e.agent.startswith("Python-urllib")]
+        if default:
+            return _say(False, f"No request arrived with User-Agent {agent!r}, but some came with urllib's default "
+                               "'Python-urllib/...': pass headers={'User-Agent': AGENT} to every Request.")
+        return _say(False, f"No request with User-Agent {agent!r} reached the site. Did your crawler run against "
+                           "site.url, with that User-Agent?")
+    problems = []
+    if entries[0].path != "/robots.txt":
+        problems.append(f"your first request was {entries[0].path}: read /robots.txt before anything else")
+    robots = urllib.robotparser.RobotFileParser()
+    robots.parse(scrapelab.ROBOTS_TXT.splitlines())
+    disallowed = sorted({e.path for e in entries if not robots.can_fetch(agent, e.path)})
+    if disallowed:
+        problems.append(f"you fetched {disallowed[0]}, which robots.txt disallows (use "
+                        "robotparser.can_fetch(agent, url) before every request)")
+    opted = {p.slug: p for p in site.members("opted_out")}
+    private = {p.slug: p for p in site.members("private")}
+    opted_posts = {post.photo_path for post in site.posts if site.people[post.author].visibility == "opted_out"}
+    took_opted = sorted({_slug_of(e.path) for e in entries
+                         if _slug_of(e.path) in opted and not e.path.startswith("/people/")}
+                        | {e.path for e in entries if e.path in opted_posts})
+    if took_opted:
+        who = opted[took_opted[0]].name if took_opted[0] in opted else f"the author of {took_opted[0]}"
+        problems.append(f"you downloaded photos of {who}, who opted out (their page says noindex, noai): "
+                        "skip a page whose <meta name=\"robots\"> or X-Robots-Tag header says so, and its photos")
+    took_private = sorted({_slug_of(e.path) for e in entries
+                           if _slug_of(e.path) in private and not e.path.startswith("/people/")})
+    if took_private:
+        problems.append(f"after the login wall (403) of {private[took_private[0]].name}'s profile you still asked for "
+                        "their photos: a 403 means no")
+    retry_wait = _ignored_retry_after(entries)
+    if retry_wait:
+        problems.append("after a 429 you sent the next request before the Retry-After time had passed: "
+                        "sleep for int(response.headers['Retry-After']) seconds, then retry")
+    per_second, seconds = scrapelab.REQUEST_RATE
+    if _max_in_window(entries, seconds) > BURST_FACTOR * per_second:
+        problems.append(f"you sent far more than {per_second} requests in one second; robots.txt asks for "
+                        f"Request-rate: {per_second}/{seconds}: wait robots.request_rate(agent).seconds / .requests "
+                        "between requests")
+    visited = {e.path for e in entries if e.status == 200}
+    missed = [p for p in site.members("public") if p.path not in visited]
+    if missed and not problems:
+        pages = -(-len(site.people) // scrapelab.PER_PAGE)
+        problems.append(f"you visited {len(site.members('public')) - len(missed)} of the "
+                        f"{len(site.members('public'))} public profiles, e.g. not {missed[0].path}: the directory has "
+                        f"{pages} pages; follow its rel=\"next\" links")
+    if problems:
+        return _say(False, "Not polite yet: " + "; ".join(problems) + ".")
+    return _say(True, "Polite: your own User-Agent, robots.txt read first and obeyed, opted-out and private members "
+                      "left alone, no more than the requested rate. (Polite to the platform, that is: the rest of the "
+                      "lesson asks whether the people in the photos agreed.)")
+
+
+def _slug_of(path: str) -> str | None:
+    match = re.fullmatch(r"/(?:people|albums)/([a-z]+-[a-z]+)|/photos/([a-z]+-[a-z]+)/\d+\.jpg", path)
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def _ignored_retry_after(entries) -> bool:
+    """True if a request followed a 429 sooner than the Retry-After time (with 50 ms of slack)."""
+    for before, after in zip(entries, entries[1:]):
+        if before.status == 429 and after.time - before.time < scrapelab.RETRY_AFTER - 0.05:
+            return True
+    return False
+
+
+def _max_in_window(entries, seconds: float) -> int:
+    """Largest number of requests sent within any ``seconds``-long window."""
+    times = [e.time for e in entries]
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= seconds:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+# ------------------------------------------------------------------------ exercise 2: a consent filter
+
+#: Consent text of the Face Research Lab London Set (DeBruine & Jones 2017), as in data/registry.json.
+LONDON_CONSENT = ('All individuals gave signed consent for their images to be "used in lab-based and web-based '
+                  'studies in their original or altered forms and to illustrate research (e.g., in scientific '
+                  'journals, news media or presentations)."')
+
+
+def consent_exercise_records() -> list[dict]:
+    """The records the consent-filter exercise filters: a mix of synthetic, consented and scraped photos."""
+    return [
+        {"id": "plaza-3", "source": "synthetic", "generator": "course.faces", "generator_version": scrapelab.faces.GENERATOR_VERSION,
+         "identity_seed": 327738099, "view_seed": 1841069237,
+         "collected_by": "scraping the course's own synthetic site"},
+        {"id": "london-017", "source": "consented", "dataset": "Face Research Lab London Set",
+         "licence": "CC BY 4.0", "consent": LONDON_CONSENT, "file": "017_03.jpg"},
+        {"id": "own-ana", "source": "own_photo", "subject": "Ana (a classmate)", "consent_date": "2026-11-20",
+         "consent": "I agree that this photo of my face is used to compute a face embedding for face recognition "
+                    "in lesson 05 of this course. I can withdraw at any time and it will be deleted."},
+        {"id": "own-ben", "source": "own_photo", "subject": "Ben (a classmate)", "consent_date": "2026-11-20",
+         "consent": "I agree that my photo appears on the course's web page about the class."},
+        {"id": "own-cho", "source": "own_photo", "subject": "Cho (a classmate)", "consent_date": "2026-11-18",
+         "consent": "I agree that this photo of my face is used for face recognition exercises in this course.",
+         "withdrawn": "2026-11-25"},
+        {"id": "web-1", "source": "scraped", "url": "https://social.example/p/48213/photo/2", "public": True,
+         "consent": ""},
+        {"id": "web-2", "source": "scraped", "url": "https://photos.example/u/kim/771", "public": True,
+         "consent": "Platform terms: users grant the platform a worldwide licence to host and display their content."},
+        {"id": "synthetic-12", "source": "synthetic", "generator": "course.faces", "generator_version": scrapelab.faces.GENERATOR_VERSION,
+         "identity_seed": 2488464260, "view_seed": 99120},
+    ]
+
+
+_FR_WORDS = ("face recognition", "facial recognition", "biometric", "face embedding", "faceprint", "face template")
+_EXPECTED_KEEP = ("plaza-3", "own-ana", "synthetic-12")
+_WHY = {
+    "plaza-3": "a synthetic person (generator + seeds): there is nobody to ask, and the record proves it",
+    "synthetic-12": "a synthetic person: its provenance is the permission",
+    "own-ana": "Ana's consent names face recognition (and a face embedding) explicitly",
+    "london-017": ("the London set's consent covers studies and illustrating research, in original or altered "
+                   "forms; it does not name face recognition or biometric processing, so under an 'explicit "
+                   "consent' rule it is out (the lesson discusses whether 'studies' could include it)"),
+    "own-ben": "Ben agreed to a web page, not to face recognition: consent covers only what it names",
+    "own-cho": "Cho withdrew consent: from then on it covers nothing",
+    "web-1": "public is not consent: nobody asked the person",
+    "web-2": "a licence the user gave the platform to display content is not the person's consent to face "
+             "recognition",
+}
+
+
+def covers_face_recognition(record: dict) -> bool:
+    """The rule the exercise asks for: synthetic, or a consent text that names face recognition and is not withdrawn."""
+    if record.get("source") == "synthetic":
+        return bool(record.get("generator")) and record.get("identity_seed") is not None
+    if record.get("source") not in ("consented", "own_photo") or record.get("withdrawn"):
+        return False
+    text = str(record.get("consent", "")).lower()
+    return any(word in text for word in _FR_WORDS)
+
+
+def consent_filter(answer: object, records: list[dict] | None = None) -> Feedback:
+    """Exercise 2: the records (or their ids) whose provenance or consent covers face recognition."""
+    records = consent_exercise_records() if records is None else records
+    if answer is None:
+        return _say(False, "Your function returned None: did you forget `return`?")
+    if isinstance(answer, (str, dict)) or not hasattr(answer, "__iter__"):
+        return _say(False, "Return a list of the records you keep (or of their 'id's).")
+    kept = []
+    for item in answer:
+        kept.append(item.get("id") if isinstance(item, dict) else item)
+    known = {r["id"] for r in records}
+    unknown = [k for k in kept if k not in known]
+    if unknown:
+        return _say(False, f"{unknown[0]!r} is not one of the records' ids.")
+    kept_set = set(kept)
+    wrong_kept = [i for i in known if i in kept_set and i not in _EXPECTED_KEEP]
+    wrong_dropped = [i for i in _EXPECTED_KEEP if i in known and i not in kept_set]
+    if not wrong_kept and not wrong_dropped:
+        return _say(True, "Kept: the two synthetic people and Ana, whose consent names face recognition. "
+                          "Public photos, a platform's licence, a consent for something else and a withdrawn "
+                          "consent do not cover it.")
+    notes = [f"you kept {i} ({_WHY[i]})" for i in sorted(wrong_kept)]
+    notes += [f"you dropped {i}, which should stay ({_WHY[i]})" for i in sorted(wrong_dropped)]
+    return _say(False, "Not quite — " + "; ".join(notes) + ".")
+
+
+# ------------------------------------------------------------------------ exercise 3: a deletion request
+
+_WHO = re.compile(r"\b(my name is|i am|name:)\s+[A-Z][\w'-]+", re.IGNORECASE)
+_WHAT_PHOTO = re.compile(r"\b(photo|photograph|image|picture)s?\b", re.IGNORECASE)
+_WHAT_DERIVED = re.compile(r"\b(embedding|vector|face ?print|face template|biometric|template|"
+                           r"scan of face geometry|face geometry)s?\b", re.IGNORECASE)
+_WHERE = re.compile(r"https?://|/people/|profile|account|url", re.IGNORECASE)
+_GDPR_17 = re.compile(r"\b(art(icle)?\.?\s*17)\b", re.IGNORECASE)
+_BIPA = re.compile(r"\bBIPA\b|740 ILCS 14|Biometric Information Privacy Act", re.IGNORECASE)
+_DEADLINE = re.compile(r"within\s+(\d+|one|two|three|four|thirty)\s+(days?|weeks?|months?)|one month|"
+                       r"without undue delay|\bby\s+\d{1,2}\s+[A-Z][a-z]+\s+\d{4}|\b\d{4}-\d{2}-\d{2}\b",
+                       re.IGNORECASE)
+
+
+def deletion_request(letter: object) -> Feedback:
+    """Exercise 3: an erasure request with who, what data, the legal basis and a deadline."""
+    if not isinstance(letter, str) or not letter.strip():
+        return _say(False, "Write the letter as one string (a triple-quoted string is easiest).")
+    missing = []
+    if not _WHO.search(letter):
+        missing.append("who you are (e.g. 'My name is ...'): they must be able to find your data")
+    if not _WHERE.search(letter):
+        missing.append("where your data is (the profile URL or account the photos came from)")
+    if not _WHAT_PHOTO.search(letter):
+        missing.append("what data: the photos of you")
+    elif not _WHAT_DERIVED.search(letter):
+        missing.append("the data derived from the photos: the face embeddings / biometric templates (deleting "
+                       "the photos does not delete the vectors computed from them, lesson 04)")
+    if not (_GDPR_17.search(letter) or _BIPA.search(letter)):
+        if re.search(r"\bGDPR\b", letter):
+            missing.append("the article: the right to erasure is GDPR Article 17")
+        else:
+            missing.append("the legal basis (GDPR Article 17, the right to erasure; or Illinois BIPA, 740 ILCS 14)")
+    if not _DEADLINE.search(letter):
+        missing.append("a deadline (e.g. 'without undue delay and at the latest within one month')")
+    if missing:
+        return _say(False, "Your letter does not say " + "; nor ".join(missing) + ".")
+    tips = []
+    if not re.search(r"confirm", letter, re.IGNORECASE):
+        tips.append("ask them to confirm the deletion in writing")
+    if not re.search(r"stop|cease|no longer|not collect", letter, re.IGNORECASE):
+        tips.append("ask them to stop collecting your photos in future")
+    tip = (" Stronger still: " + " and ".join(tips) + ".") if tips else ""
+    return _say(True, "A complete request: who, where, what (photos and the templates made from them), the legal "
+                      "basis and a deadline." + tip)
+
+
+# ------------------------------------------------------------------------ exercise 4: a position statement
+
+_STANCE = re.compile(r"\b(I argue|I believe|I think|in my view|my position|I hold|I conclude|we should|"
+                     r"should not|shouldn't|should|must not|must|ought)\b", re.IGNORECASE)
+_UNCONFIRMED = re.compile(r"\b(50|60)\s*(\+\s*)?billion\b", re.IGNORECASE)
+
+
+def position_statement(text: object, sources: dict[str, str]) -> Feedback:
+    """Exercise 4: a position (for or against) in at least 80 words, citing two or more of ``sources``.
+
+    A source counts as cited if its key appears in square brackets (``[ico]``) or its
+    URL appears in the text."""
+    if not isinstance(text, str) or not text.strip():
+        return _say(False, "Write your statement as one string.")
+    cited = sorted(key for key, url in sources.items() if f"[{key}]" in text or url in text)
+    words = len(re.findall(r"\w+", text))
+    problems = []
+    if words < 80:
+        problems.append(f"it has {words} words; make your argument in at least 80")
+    if not _STANCE.search(text):
+        problems.append("it does not take a position: say what should (or should not) happen, e.g. "
+                        "'I argue that ...' or '... should be banned / allowed because ...'")
+    if len(cited) < 2:
+        listed = ", ".join(f"[{k}]" for k in list(sources)[:4])
+        problems.append(f"it cites {len(cited)} of the listed sources; cite at least two, by key ({listed}, ...) "
+                        "or by URL")
+    if _UNCONFIRMED.search(text):
+        problems.append("it uses a '50/60 billion images' figure, which is UNCONFIRMED: the company's own "
+                        "claims went up to 'over 30 billion'")
+    if problems:
+        return _say(False, "Your statement: " + "; ".join(problems) + ".")
+    return _say(True, f"A position, argued with {len(cited)} cited sources ({', '.join(cited)}). Now read one "
+                      "that argues the opposite and find its strongest point.")
