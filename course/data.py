@@ -181,7 +181,7 @@ def _write_manifest(path: Path, identities: np.ndarray, provenance: list[dict]) 
         writer.writeheader()
         for i, (identity, record) in enumerate(zip(identities, provenance)):
             row = {k: _format(v) for k, v in record.items()}
-            writer.writerow({"index": i, "identity": int(identity), **row})
+            writer.writerow({"index": i, **row, "identity": int(identity)})
 
 
 def _read_manifest(path: Path) -> list[dict]:

@@ -144,7 +144,7 @@ def synthetic_groups(
                 image, _ = faces.render_face(vector, view_seed=record["view_seed"], size=size, max_yaw=max_yaw)
             images.append(image)
             identities.append(g * n_identities + int(identity))
-            provenance.append({**record, "group": group, "identity_spread": spread})
+            provenance.append({**record, "identity": identities[-1], "group": group, "identity_spread": spread})
     return faces.SyntheticFaces(np.stack(images), np.asarray(identities), provenance)
 
 

@@ -54,7 +54,9 @@ def test_a_regenerated_sample_matches_the_committed_set(people):
     assert np.array_equal(people.identities[:k], fresh.identities)
     for i in range(k):
         thumb = data._resize(fresh.images[i], data.THUMB).astype(int)
-        assert np.abs(thumb - people.thumbnails[i]).mean() < 3, f"image {i} differs from its thumbnail"
+        # JPEG storage costs 2-4 grey levels on average; another image differs by far more
+        assert np.abs(thumb - people.thumbnails[i]).mean() < 6, f"image {i} differs from its thumbnail"
+        assert np.abs(thumb - people.thumbnails[(i + 1) % k]).mean() > 8
     batch = embed.embed_batch(fresh.images[:4], fresh.provenance[:4], progress=False, cache=False)
     assert np.array_equal(batch.found, people.found[:4])
     found = batch.found

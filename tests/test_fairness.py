@@ -57,6 +57,8 @@ def test_synthetic_groups_record_group_and_spread():
     assert people.images.shape == (8, 96, 96, 3)
     assert [r["group"] for r in people.provenance] == ["A"] * 4 + ["B"] * 4
     assert len(set(people.identities.tolist())) == 4
+    # each group's people are numbered apart, in the provenance too, so pooling never merges two people
+    assert [r["identity"] for r in people.provenance] == people.identities.tolist()
     assert {r["identity_spread"] for r in people.provenance} == {1.0, 0.5}
 
 
