@@ -1,0 +1,425 @@
+"""Exercise checks for lesson 06 (capstone: audit a face search service), in the style of :mod:`course.check`.
+
+Each check recomputes the right answer from the data it is given (never from stored
+numbers, so the checks keep working when the synthetic data sets are rebuilt), compares
+the student's answer with it *and* with the typical wrong answers, prints a ✅/❌ verdict
+with a specific hint, and returns a :class:`course.check.Feedback` (truthy when right).
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+import urllib.robotparser
+
+import numpy as np
+
+from . import capstone, scrapelab
+from .check import Feedback, _say
+
+# ------------------------------------------------------------------------ helpers
+
+
+def split_pairs(people, identities) -> tuple[np.ndarray, np.ndarray]:
+    """Genuine and impostor distances among the found photos of these identities of ``people``."""
+    from .metrics import pair_distances
+
+    mine = np.asarray(people.found, bool) & np.isin(people.identities, list(identities))
+    return pair_distances(people.embeddings[mine], people.identities[mine])
+
+
+def _rates(genuine, impostor, threshold) -> tuple[float, float]:
+    from .metrics import fmr_fnmr
+
+    fmr, fnmr = fmr_fnmr(genuine, impostor, [float(threshold)])
+    return float(fmr[0]), float(fnmr[0])
+
+
+def _close(value: float, expected: float, tolerance: float = 0.002, relative: float = 0.01) -> bool:
+    """Equal up to what a different but correct computation (e.g. ``<`` instead of ``<=``) can change."""
+    return abs(value - expected) <= max(tolerance, relative * abs(expected))
+
+
+def _fmr_close(value: float, expected: float) -> bool:
+    return _close(value, expected, 2e-4, 0.005)  # impostor pairs number tens of thousands
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if np.isfinite(result) else None
+
+
+# ------------------------------------------------------------------------ task 1: the threshold
+
+THRESHOLD_KEYS = ("vendor_fmr", "vendor_fnmr", "calibrated_threshold", "calibrated_fmr", "calibrated_fnmr")
+
+
+def threshold_audit(answer: object, people, vendor_threshold: float, *,
+                    target_fmr: float = capstone.TARGET_FMR) -> Feedback:
+    """Task 1: FMR and FNMR on the *test* split at the vendor's threshold, and at a threshold
+    chosen on the *development* split for ``target_fmr`` (all rates as fractions)."""
+    from .metrics import threshold_for_fmr
+
+    if not isinstance(answer, dict):
+        return _say(False, "Answer with a dict with the keys " + ", ".join(THRESHOLD_KEYS) + ".")
+    missing = [k for k in THRESHOLD_KEYS if k not in answer]
+    if missing:
+        return _say(False, f"Your answer is missing {missing}.")
+    values = {k: _number(answer[k]) for k in THRESHOLD_KEYS}
+    if any(v is None for v in values.values()):
+        bad = [k for k, v in values.items() if v is None]
+        return _say(False, f"{bad} should be numbers (e.g. float(fmr[0]) from metrics.fmr_fnmr).")
+    rate_keys = [k for k in THRESHOLD_KEYS if k != "calibrated_threshold"]
+    if any(values[k] > 1 for k in rate_keys):
+        return _say(False, "Some rates are above 1: give rates as fractions between 0 and 1, not percentages.")
+    dev_g, dev_i = split_pairs(people, capstone.DEV_IDENTITIES)
+    test_g, test_i = split_pairs(people, capstone.TEST_IDENTITIES)
+    vendor_fmr, vendor_fnmr = _rates(test_g, test_i, vendor_threshold)
+    problems = []
+    if not (_fmr_close(values["vendor_fmr"], vendor_fmr) and _close(values["vendor_fnmr"], vendor_fnmr)):
+        if _close(values["vendor_fmr"], vendor_fnmr) and _fmr_close(values["vendor_fnmr"], vendor_fmr):
+            problems.append("at the vendor's threshold your FMR and FNMR are swapped: FMR counts impostor pairs "
+                            "at or below the threshold, FNMR genuine pairs above it")
+        elif _fmr_close(values["vendor_fmr"], _rates(dev_g, dev_i, vendor_threshold)[0]):
+            problems.append("your rates at the vendor's threshold are those of the development split: report "
+                            "on the test split (identities in capstone.TEST_IDENTITIES)")
+        else:
+            problems.append(f"at the vendor's threshold {vendor_threshold} on the test split, measure FMR and FNMR "
+                            "with metrics.fmr_fnmr(test_genuine, test_impostor, [threshold])")
+    chosen = values["calibrated_threshold"]
+    best = threshold_for_fmr(dev_i, target_fmr)
+    dev_fmr_at_chosen = float(np.mean(dev_i <= chosen))
+    test_best = threshold_for_fmr(test_i, target_fmr)
+    if abs(chosen - test_best) < 1e-9 and abs(best - test_best) > 1e-9:
+        problems.append("your threshold was chosen on the test split: choose it on the development split "
+                        "and only *report* on the test split, or the audit flatters the calibrated threshold")
+    elif abs(chosen - best) > 0.01:
+        if abs(chosen - test_best) <= 0.005:
+            problems.append("your threshold was chosen on the test split: choose it on the development split "
+                            "and only *report* on the test split, or the audit flatters the calibrated threshold")
+        elif abs(chosen - threshold_for_fmr(dev_i, 10 * target_fmr)) <= 0.005:
+            problems.append(f"your threshold is for FMR {10 * target_fmr:.1%}; the audit's target is {target_fmr:.1%}")
+        elif dev_fmr_at_chosen > target_fmr:
+            problems.append(f"on the development split your threshold accepts {dev_fmr_at_chosen:.2%} of impostor "
+                            f"pairs, above the target {target_fmr:.1%}: lower it")
+        else:
+            problems.append(f"your threshold {chosen:.3f} is safe but lower than needed: the largest threshold with "
+                            f"development FMR at most {target_fmr:.1%} is what metrics.threshold_for_fmr returns")
+    cal_fmr, cal_fnmr = _rates(test_g, test_i, chosen)
+    if not problems and not (_fmr_close(values["calibrated_fmr"], cal_fmr)
+                             and _close(values["calibrated_fnmr"], cal_fnmr)):
+        dev_fmr, dev_fnmr = _rates(dev_g, dev_i, chosen)
+        if _fmr_close(values["calibrated_fmr"], dev_fmr) and _close(values["calibrated_fnmr"], dev_fnmr):
+            problems.append("your rates at the calibrated threshold are the development split's: report them "
+                            "on the test split")
+        elif _close(values["calibrated_fmr"], cal_fnmr) and _fmr_close(values["calibrated_fnmr"], cal_fmr):
+            problems.append("at the calibrated threshold your FMR and FNMR are swapped")
+        else:
+            problems.append("measure FMR and FNMR on the test split at your calibrated threshold")
+    if problems:
+        return _say(False, "Not yet: " + "; ".join(problems) + ".")
+    return _say(True, f"At the vendor's {vendor_threshold} the test split has FMR {vendor_fmr:.1%} and FNMR "
+                      f"{vendor_fnmr:.1%}; at {chosen:.3f}, chosen on other people, FMR {cal_fmr:.2%} and FNMR "
+                      f"{cal_fnmr:.1%}. The customary threshold was set for a different population.")
+
+
+# ------------------------------------------------------------------------ task 2: the deletion
+
+
+def expected_deletion_residue(vendor, person: int, probe, people=None, groups=None) -> tuple[set[str], bool]:
+    """What the vendor's deletion leaves of ``person``, measured on a fresh copy of the service:
+    (stores that still hold or were trained on their data, whether the person is the top
+    candidate for ``probe`` after the vendor's restore procedure)."""
+    key = (vendor.seed, repr(vendor.config), int(person), np.asarray(probe, np.float32).tobytes(), id(people),
+           id(groups))
+    if key not in _RESIDUE_CACHE:
+        replica = capstone.vendor_service(vendor.seed, config=vendor.config, people=people, groups=groups)
+        replica.delete(person)
+        stores = {store for store, n in replica.service.find(person).items() if n}
+        replica.restore_backup()
+        hits = replica.search(probe, k=1)
+        _RESIDUE_CACHE.clear()  # keep one entry: a replica's answer, not the replica
+        _RESIDUE_CACHE[key] = (stores, bool(hits and hits[0].person == person))
+    stores, found = _RESIDUE_CACHE[key]
+    return set(stores), found
+
+
+_RESIDUE_CACHE: dict = {}
+
+
+def deletion_residue(answer: object, vendor, person: int, probe, *, people=None, groups=None) -> Feedback:
+    """Task 2: ``{"stores_with_residue": [...], "found_after_restore": bool}`` after the vendor's delete."""
+    if not isinstance(answer, dict) or not {"stores_with_residue", "found_after_restore"} <= answer.keys():
+        return _say(False, "Answer with a dict: {'stores_with_residue': [store names], "
+                           "'found_after_restore': True/False}.")
+    stores = answer["stores_with_residue"]
+    if isinstance(stores, str) or not hasattr(stores, "__iter__"):
+        return _say(False, "stores_with_residue should be a list or set of store names, e.g. ['index', ...].")
+    stores = {str(s) for s in stores}
+    expected, found_again = expected_deletion_residue(vendor, person, probe, people, groups)
+    unknown = stores - set(_store_names())
+    if unknown:
+        return _say(False, f"{sorted(unknown)} are not store names; the stores are those service.find(person) lists: "
+                           f"{', '.join(_store_names())}.")
+    problems = []
+    if not stores:
+        problems.append("you found no residue: the vendor's confirmation is a claim, not evidence. Scan the stores "
+                        "with vendor.service.find(person)")
+    else:
+        cleaned = sorted(stores - expected)
+        if cleaned:
+            problems.append(f"{cleaned} really were cleaned (service.find counts 0 there): list only stores that "
+                            "still hold something")
+        missed = sorted(expected - stores)
+        hints = {"index": "the index still stores their vectors, tombstoned: search skips them, but find() counts "
+                          "what is physically stored",
+                 "backups": "last night's backup still holds their photos",
+                 "index_centroids": "the index centres were learned from their vectors and were not re-learned"}
+        for store in missed:
+            problems.append(hints.get(store, f"{store} still holds something of theirs"))
+    if bool(answer["found_after_restore"]) != found_again:
+        if found_again:
+            problems.append("run the vendor's restore procedure (vendor.restore_backup()), then search with the new "
+                            "photo and look at the top candidate")
+        else:
+            problems.append("with this configuration the restore does not bring the person back")
+    if problems:
+        return _say(False, "Not yet: " + "; ".join(problems) + ".")
+    return _say(True, "The confirmation said 'all data'; the stores say " + ", ".join(sorted(expected))
+                      + (", and the vendor's own restore brings the person back." if found_again else "."))
+
+
+def _store_names() -> tuple[str, ...]:
+    from .service import STORES
+
+    return STORES
+
+
+# ------------------------------------------------------------------------ task 3: the crawler
+
+
+def crawler_log_evidence(site, agent: str) -> dict:
+    """From the site's access log, for one User-Agent: did it read robots.txt, how many of its
+    requests robots.txt disallows, how many photos of opted-out members it downloaded."""
+    robots = urllib.robotparser.RobotFileParser()
+    robots.parse(scrapelab.ROBOTS_TXT.splitlines())
+    entries = site.log.entries(agent)
+    opted = {p.slug for p in site.members("opted_out")}
+    return {
+        "read_robots_txt": any(e.path == "/robots.txt" for e in entries),
+        "disallowed_requests": sum(not robots.can_fetch(agent, e.path) for e in entries),
+        "opted_out_photos": sum(e.path.startswith("/photos/") and e.path.split("/")[2] in opted for e in entries),
+    }
+
+
+def crawler_evidence(answer: object, site, agent: str) -> Feedback:
+    """Task 3: ``{"read_robots_txt", "disallowed_requests", "opted_out_photos"}`` for the vendor's crawler."""
+    keys = ("read_robots_txt", "disallowed_requests", "opted_out_photos")
+    if not isinstance(answer, dict) or not set(keys) <= answer.keys():
+        return _say(False, "Answer with a dict with the keys " + ", ".join(keys) + ".")
+    entries = site.log.entries(agent)
+    if not entries:
+        return _say(False, "The site's log has no request from the vendor's crawler: run vendor.ingest(site.url) "
+                           "against this site first.")
+    expected = crawler_log_evidence(site, agent)
+    opted = {p.slug for p in site.members("opted_out")}
+    problems = []
+    if bool(answer["read_robots_txt"]) != expected["read_robots_txt"]:
+        problems.append("read_robots_txt: look for /robots.txt among the crawler's requests (the first line of "
+                        "its log)")
+    disallowed = _number(answer["disallowed_requests"])
+    if disallowed != expected["disallowed_requests"]:
+        everyone = crawler_log_evidence_all(site)
+        albums_and_photos = sum(e.path.startswith(("/albums/", "/photos/")) for e in entries)
+        if disallowed == everyone["disallowed_requests"] and disallowed != expected["disallowed_requests"]:
+            problems.append("disallowed_requests counts every client's requests: keep only the entries whose "
+                            "agent is the vendor's User-Agent (site.log.entries(agent))")
+        elif disallowed == albums_and_photos:
+            problems.append("disallowed_requests: robots.txt disallows /albums/, not /photos/; test each path "
+                            "with robotparser's can_fetch(agent, path)")
+        else:
+            problems.append("disallowed_requests: parse scrapelab.ROBOTS_TXT with urllib.robotparser and count "
+                            "the crawler's requests for which can_fetch(agent, path) is False")
+    photos = _number(answer["opted_out_photos"])
+    if photos != expected["opted_out_photos"]:
+        def of_opted(prefixes):
+            return sum(e.path.startswith(prefixes) and e.path.split("/")[2] in opted for e in entries)
+
+        if photos in (of_opted(("/photos/", "/albums/")), of_opted(("/photos/", "/albums/", "/people/"))):
+            problems.append("opted_out_photos counts pages too: a crawler must open a profile to see its opt-out; "
+                            "count the photos (/photos/<member>/...) it downloaded afterwards")
+        elif photos == sum(e.path.startswith("/photos/") for e in entries):
+            problems.append("opted_out_photos counts every photo: keep only those of members who opted out "
+                            "(site.members('opted_out'))")
+        else:
+            problems.append("opted_out_photos: count the crawler's requests for /photos/<slug>/... where <slug> "
+                            "belongs to a member in site.members('opted_out')")
+    if problems:
+        return _say(False, "Not yet: " + "; ".join(problems) + ".")
+    return _say(True, "The log shows a crawler that read robots.txt and then fetched what it disallows, and took "
+                      "photos of members who had opted out: 'we respect robots.txt' is false.")
+
+
+def crawler_log_evidence_all(site) -> dict:
+    """Like :func:`crawler_log_evidence`, over every client's requests (a typical mistake)."""
+    robots = urllib.robotparser.RobotFileParser()
+    robots.parse(scrapelab.ROBOTS_TXT.splitlines())
+    entries = site.log.entries()
+    return {"disallowed_requests": sum(not robots.can_fetch(e.agent, e.path) for e in entries)}
+
+
+# ------------------------------------------------------------------------ task 4: the demographic gap
+
+
+def _group_labels(groups) -> np.ndarray:
+    return np.array([r["group"] for r in groups.provenance])
+
+
+def expected_group_rates(groups, threshold: float):
+    """Per-group FMR (with Wilson intervals) at ``threshold`` on the found photos of ``groups``."""
+    from .fairness import false_match_rates_by_group
+
+    ok = np.asarray(groups.found, bool)
+    return false_match_rates_by_group(groups.embeddings[ok], groups.identities[ok], _group_labels(groups)[ok],
+                                      threshold)
+
+
+def _as_group_triples(answer) -> dict | None:
+    """{group: (fmr, low or None, high or None)} from GroupRate rows or a dict."""
+    out = {}
+    if isinstance(answer, dict):
+        items = answer.items()
+    elif isinstance(answer, (list, tuple)) and all(hasattr(r, "group") and hasattr(r, "fmr") for r in answer):
+        items = [(r.group, (r.fmr, getattr(r, "low", None), getattr(r, "high", None))) for r in answer]
+    else:
+        return None
+    for group, value in items:
+        if isinstance(value, dict):
+            triple = (value.get("fmr"), value.get("low"), value.get("high"))
+        elif isinstance(value, (list, tuple)):
+            triple = tuple(value) + (None,) * (3 - len(value))
+        elif isinstance(value, numbers.Number):
+            triple = (value, None, None)
+        else:
+            return None
+        out[str(group)] = tuple(_number(v) if v is not None else None for v in triple[:3])
+    return out
+
+
+def group_gap(answer: object, groups, vendor_threshold: float, *,
+              calibrated_threshold: float | None = None) -> Feedback:
+    """Task 4: per-group FMR at the vendor's threshold, each with an interval: a list of
+    :class:`course.fairness.GroupRate` or ``{group: (fmr, low, high)}``."""
+    triples = _as_group_triples(answer)
+    if triples is None:
+        return _say(False, "Answer with the rows of fairness.false_match_rates_by_group, or a dict "
+                           "{group: (fmr, low, high)}.")
+    expected = {r.group: r for r in expected_group_rates(groups, vendor_threshold)}
+    missing = sorted(set(expected) - set(triples))
+    if missing:
+        return _say(False, f"Your answer has no rate for {missing}: report every group, named as in the data set "
+                           f"({', '.join(sorted(expected))}).")
+    if any(t[0] is not None and t[0] > 1 for t in triples.values()):
+        return _say(False, "Give rates as fractions between 0 and 1, not percentages.")
+    if any(t[1] is None or t[2] is None for g, t in triples.items() if g in expected):
+        return _say(False, "Each group's rate needs an interval (low, high): with small groups a rate alone "
+                           "claims more than the data show.")
+    problems = []
+    names = sorted(expected)
+    swapped = len(names) == 2 and all(_close(triples[a][0], expected[b].fmr) for a, b in zip(names, names[::-1]))
+    pooled = _pooled_fmr(groups, vendor_threshold)
+    for group in names:
+        fmr, low, high = triples[group]
+        row = expected[group]
+        if _close(fmr, row.fmr):
+            if not (low <= fmr <= high) or low >= high:
+                problems.append(f"{group}: the interval ({low:.3f}, {high:.3f}) should contain the rate and have "
+                                "some width")
+            continue
+        if swapped:
+            problems.append("your groups' rates are swapped: match each rate to its group label")
+            break
+        if calibrated_threshold is not None:
+            at_calibrated = {r.group: r.fmr for r in expected_group_rates(groups, calibrated_threshold)}
+            if _close(fmr, at_calibrated[group]):
+                problems.append("these are rates at the calibrated threshold; the audit asks what the "
+                                f"vendor's threshold ({vendor_threshold}) does to each group")
+                continue
+        if _close(fmr, pooled):
+            problems.append("that is the FMR over all impostor pairs pooled together; compare pairs of "
+                            "different people *within* each group (fairness.false_match_rates_by_group)")
+            continue
+        problems.append(f"{group}: expected the within-group FMR at threshold {vendor_threshold}")
+    if problems:
+        return _say(False, "Not yet: " + "; ".join(dict.fromkeys(problems)) + ".")
+    worst, best = max(expected.values(), key=lambda r: r.fmr), min(expected.values(), key=lambda r: r.fmr)
+    overlap = worst.low <= best.high
+    return _say(True, f"At the vendor's threshold, {worst.group} has FMR {worst.fmr:.1%} against {best.fmr:.1%} for "
+                      f"{best.group}; the intervals " + ("overlap, so these groups cannot show a gap: say so in the "
+                      "report." if overlap else "do not overlap: not 'equally well for everyone'."))
+
+
+def _pooled_fmr(groups, threshold: float) -> float:
+    from .metrics import pair_distances
+
+    ok = np.asarray(groups.found, bool)
+    labels = _group_labels(groups)[ok]
+    people = np.unique(labels, return_inverse=True)[1] * 100_000 + groups.identities[ok]
+    _, impostor = pair_distances(groups.embeddings[ok], people)
+    return float(np.mean(impostor <= threshold))
+
+
+# ------------------------------------------------------------------------ the audit report
+
+FINDINGS = ("threshold", "deletion", "crawling", "fairness")
+VENDOR_NUMBERS = (99.6, 0.996, 99.38, 0.9938)
+
+
+def audit_report(report: object) -> Feedback:
+    """The audit report: for each finding a claim, evidence containing a measured number, and a recommendation."""
+    if not isinstance(report, dict):
+        return _say(False, "Write the report as a dict: {finding: {'claim': ..., 'evidence': ..., "
+                           "'recommendation': ...}} for " + ", ".join(FINDINGS) + ".")
+    missing = [f for f in FINDINGS if f not in report]
+    if missing:
+        return _say(False, f"The report has no finding for {missing}: an audit reports every flaw it found.")
+    problems = []
+    for name in FINDINGS:
+        finding = report[name]
+        if not isinstance(finding, dict):
+            problems.append(f"{name}: give a dict with 'claim', 'evidence' and 'recommendation'")
+            continue
+        numbers_found = _numbers_in(finding.get("evidence"))
+        if not numbers_found:
+            problems.append(f"{name}: the evidence contains no number; quote what you measured")
+        elif all(any(abs(n - v) < 1e-9 for v in VENDOR_NUMBERS) for n in numbers_found):
+            problems.append(f"{name}: the only number in the evidence is the vendor's own claim; "
+                            "quote your measurement")
+        recommendation = finding.get("recommendation")
+        if not isinstance(recommendation, str) or len(recommendation.split()) < 8:
+            problems.append(f"{name}: the recommendation should say, in a sentence of at least 8 words, what the "
+                            "vendor (or a buyer) must do")
+        if not isinstance(finding.get("claim"), str) or not finding.get("claim", "").strip():
+            problems.append(f"{name}: quote the vendor's claim this finding tests")
+    if problems:
+        return _say(False, "Not yet: " + "; ".join(problems) + ".")
+    return _say(True, "Every finding states the claim, measured evidence and a recommendation someone can act on.")
+
+
+def _numbers_in(evidence) -> list[float]:
+    if evidence is None or isinstance(evidence, bool):
+        return []
+    if isinstance(evidence, numbers.Number):
+        return [float(evidence)] if np.isfinite(float(evidence)) else []
+    if isinstance(evidence, str):
+        return [float(x) for x in re.findall(r"\d+(?:\.\d+)?", evidence)]
+    if isinstance(evidence, dict):
+        evidence = list(evidence.values())
+    if isinstance(evidence, (list, tuple, set)):
+        return [n for item in evidence for n in _numbers_in(item)]
+    return []
