@@ -1,0 +1,196 @@
+"""Exercise checks for lesson 03 (similarity search), in the style of :mod:`course.check`.
+
+Each check compares the student's answer with the right one *and* with the typical
+wrong answers, says which mistake it looks like, and returns a
+:class:`course.check.Feedback` (truthy when the answer is right).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from .check import Feedback, _say
+from .search import exact_search, false_positive_identification_rate, recall_at_k
+
+
+def _as_index_array(answer: object) -> np.ndarray | None:
+    """The answer as a 1-D array, or None if it is not array-like."""
+    try:
+        array = np.asarray(answer)
+    except Exception:  # noqa: BLE001 - anything that is not array-like
+        return None
+    if array.ndim == 2 and 1 in array.shape:
+        array = array.ravel()
+    return array
+
+
+# ------------------------------------------------------------------------ exercise 1
+
+
+def top_k(answer: object, gallery: np.ndarray, query: np.ndarray, k: int) -> Feedback:
+    """Exercise 1: the positions of the ``k`` gallery rows nearest to ``query``, nearest first."""
+    expected_distances, expected = (row[0] for row in exact_search(gallery, query, k))
+    if answer is None:
+        return _say(False, "Your function returned None: did you forget `return`?")
+    answer = _as_index_array(answer)
+    if answer is None or answer.ndim != 1:
+        shape = "something that is not an array" if answer is None else f"shape {answer.shape}"
+        return _say(False, f"Expected a 1-D array of {k} gallery positions, got {shape}.")
+    if len(answer) == k and np.issubdtype(answer.dtype, np.floating):
+        for values, name in ((expected_distances, "distances"), (expected_distances**2, "squared distances")):
+            if np.allclose(np.sort(answer), values, rtol=1e-3, atol=1e-4):
+                return _say(False, f"These are the k smallest *{name}*; the search must return *which* gallery "
+                                   "rows they belong to: their positions (np.argpartition / np.argsort give them).")
+    if np.issubdtype(answer.dtype, np.floating) and np.all(np.isfinite(answer)) \
+            and np.array_equal(answer, np.round(answer)):
+        answer = answer.astype(np.int64)
+    if not np.issubdtype(answer.dtype, np.integer):
+        return _say(False, f"Expected whole-number gallery positions, got values of type {answer.dtype}.")
+    if len(answer) and (answer.min() < 0 or answer.max() >= len(gallery)):
+        return _say(False, f"Some positions are outside the gallery (0 to {len(gallery) - 1}).")
+    all_distances = np.linalg.norm(np.asarray(gallery, np.float64) - np.asarray(query, np.float64).ravel(), axis=1)
+    ranking = np.argsort(all_distances, kind="stable")
+    mine = all_distances[answer]
+
+    def is_nearest_first(m: int) -> bool:
+        return np.allclose(mine, all_distances[ranking[:m]], atol=1e-5)
+
+    if len(answer) != k:
+        if len(answer) == k + 1 and is_nearest_first(k + 1):
+            return _say(False, f"You returned {k + 1} neighbours, one too many (an off-by-one): slice [:k].")
+        if len(answer) == k - 1 and is_nearest_first(k - 1):
+            return _say(False, f"You returned {k - 1} neighbours, one too few (an off-by-one): "
+                               "np.argpartition(d, k - 1) puts the k smallest first; then slice [:k].")
+        if len(answer) == len(gallery):
+            return _say(False, "You returned the whole gallery, sorted: keep only the first k.")
+        return _say(False, f"Expected {k} positions, got {len(answer)}.")
+    if np.allclose(np.sort(mine)[::-1], all_distances[ranking[::-1][:k]], atol=1e-5):
+        return _say(False, "These are the k *farthest* faces: the nearest have the *smallest* distance "
+                           "(argmin, or the start of an ascending sort; not argmax).")
+    if len(np.unique(answer)) < k:
+        return _say(False, "Some positions appear twice: each gallery row can be a neighbour only once.")
+    if is_nearest_first(k):  # equal distances (ties) count as equally good answers
+        return _say(True, f"Your {k} nearest faces match course.search.exact_search, nearest first.")
+    if np.allclose(np.sort(mine), all_distances[ranking[:k]], atol=1e-5):
+        return _say(False, "The right k faces, but not nearest first. np.argpartition only guarantees that the "
+                           "k smallest come first, in no particular order: sort those k by their distance.")
+    if np.allclose(np.sort(mine), all_distances[ranking[1 : k + 1]], atol=1e-5):
+        return _say(False, "You skipped the nearest face (an off-by-one): the slice starts at 0. (Skipping the "
+                           "first result only makes sense when the query itself is in the gallery.)")
+    overlap = len(set(answer.tolist()) & set(expected.tolist()))
+    return _say(False, f"Only {overlap} of your {k} faces are among the true {k} nearest. Compute the distance "
+                       "from the query to every gallery row (||g||² − 2 q·g + ||q||², or np.linalg.norm), then "
+                       "take the k smallest.")
+
+
+# ------------------------------------------------------------------------ exercise 2
+
+
+def n_probe_for_recall(answer: object, search_ids: Callable[[int], np.ndarray], exact_ids: np.ndarray,
+                       *, target: float = 0.95, n_lists: int) -> Feedback:
+    """Exercise 2: the smallest number of probed lists whose recall@k reaches ``target``.
+
+    ``search_ids(n_probe)`` runs the approximate search and returns its (n_queries, k)
+    ids; ``exact_ids`` are the true neighbours. Probing more lists only adds candidates,
+    so recall never falls as ``n_probe`` grows: the smallest good value is found by
+    bisection.
+    """
+    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer, float, np.floating)):
+        return _say(False, f"Expected a whole number of lists to probe, got {type(answer).__name__}.")
+    if isinstance(answer, (float, np.floating)):
+        if not float(answer).is_integer():
+            return _say(False, "n_probe counts lists: give a whole number.")
+        answer = int(answer)
+    answer = int(answer)
+    if not 1 <= answer <= n_lists:
+        return _say(False, f"n_probe must be between 1 and the number of lists, {n_lists}.")
+    recall_cache: dict[int, float] = {}
+
+    def recall(n_probe: int) -> float:
+        if n_probe not in recall_cache:
+            recall_cache[n_probe] = recall_at_k(search_ids(n_probe), exact_ids)
+        return recall_cache[n_probe]
+
+    achieved = recall(answer)
+    if achieved < target:
+        return _say(False, f"With n_probe={answer}, recall@{exact_ids.shape[1]} is {achieved:.3f}, below the "
+                           f"target {target}. Probe more lists (recall only grows with n_probe).")
+    low, high = 0, answer  # recall(low) < target (or low = 0), recall(high) >= target
+    while high - low > 1:
+        middle = (low + high) // 2
+        if recall(middle) >= target:
+            high = middle
+        else:
+            low = middle
+    if high < answer:
+        return _say(False, f"n_probe={answer} reaches recall {achieved:.3f}, but n_probe={high} already reaches "
+                           f"{recall(high):.3f}: every extra list is scanned for every query, so search "
+                           f"costs about {answer / high:.1f} times more than it needs to. Find the smallest value.")
+    if answer == 1:
+        return _say(True, f"n_probe=1 already reaches recall {achieved:.3f} ≥ {target}.")
+    return _say(True, f"n_probe={answer} is the smallest that works: recall {achieved:.3f} ≥ {target}, while "
+                      f"n_probe={answer - 1} gives {recall(answer - 1):.3f}. Each query scans about "
+                      f"{answer / n_lists:.0%} of the lists.")
+
+
+# ------------------------------------------------------------------------ exercise 3
+
+
+def _magnitude_comment(hits: float, fpir: float) -> str:
+    if hits >= 100:
+        return (f"Every search for someone who is not in the gallery still returns about {hits:,.0f} wrong people "
+                "above the threshold: far too many to review, so systems return a short ranked list instead, and "
+                "the threshold no longer protects anyone.")
+    if hits >= 1:
+        often = "almost every time" if fpir > 0.999 else f"in {fpir:.0%} of searches"
+        return (f"A search for someone who is not enrolled returns about {hits:,.1f} wrong people on average, "
+                f"and at least one {often}: a candidate list needs a careful human reviewer.")
+    if hits >= 0.01:
+        return (f"About 1 search in {1 / fpir:,.0f} for a non-enrolled person returns a wrong candidate. "
+                "Small per search, but a police force runs thousands of searches.")
+    return ("False hits are rare at this gallery size and FMR; remember that FMR varies between demographic "
+            "groups (NISTIR 8280), and that lookalikes and relatives are not independent comparisons.")
+
+
+def city_false_hits(expected_hits: object, fpir: object, population: float, fmr: float) -> Feedback:
+    """Exercise 3: expected false hits N·FMR and FPIR = 1 − (1 − FMR)^N for one search of a city's faces."""
+    try:
+        population, fmr = float(population), float(fmr)
+    except (TypeError, ValueError):
+        return _say(False, "population and fmr must be numbers.")
+    if not population >= 1 or not 0 < fmr < 1:
+        return _say(False, "Choose a population of at least 1 and a false match rate between 0 and 1 "
+                           "(e.g. 1e-5, not 0.001 %).")
+    if fmr > 0.05:
+        return _say(False, f"FMR {fmr} is over 5 %: give it as a fraction (1e-5 for 0.001 %), not a percentage.")
+    right_hits = population * fmr
+    right_fpir = float(false_positive_identification_rate(population, fmr))
+    try:
+        hits, rate = float(expected_hits), float(fpir)
+    except (TypeError, ValueError):
+        return _say(False, "expected_hits and fpir must both be numbers (one value each).")
+    if not math.isclose(hits, right_hits, rel_tol=1e-3):
+        if math.isclose(hits, right_fpir, rel_tol=1e-3):
+            return _say(False, "Your expected_hits is the FPIR (a probability); the expected number of false "
+                               "hits is N × FMR.")
+        if math.isclose(hits, population * fmr / 100, rel_tol=1e-3) or math.isclose(hits, population * fmr * 100,
+                                                                                      rel_tol=1e-3):
+            return _say(False, "Off by a factor of 100: is the FMR a percentage somewhere? Use fractions.")
+        return _say(False, f"Expected false hits should be N × FMR = {population:,.0f} × {fmr:g}; you have {hits:g}.")
+    if not 0 <= rate <= 1:
+        return _say(False, f"FPIR is a probability, between 0 and 1; you have {rate:g}. "
+                           "N × FMR is only its approximation when N × FMR is much smaller than 1.")
+    no_hit = float(np.exp(population * np.log1p(-fmr)))
+    if math.isclose(rate, no_hit, rel_tol=1e-3, abs_tol=1e-9) and not math.isclose(rate, right_fpir, rel_tol=1e-3):
+        return _say(False, "That is (1 − FMR)^N, the chance of *no* false hit; FPIR is 1 minus that.")
+    if not math.isclose(rate, right_fpir, rel_tol=1e-3, abs_tol=1e-9):
+        if math.isclose(rate, min(1.0, right_hits), rel_tol=1e-3) and right_hits > 0.05:
+            return _say(False, f"N × FMR approximates FPIR only when it is small; here it gives {right_hits:.3g} "
+                               f"against the exact {right_fpir:.3g}. Use 1 − (1 − FMR)^N.")
+        return _say(False, f"FPIR should be 1 − (1 − FMR)^N ≈ {right_fpir:.4g}; you have {rate:.4g}. Compute it as "
+                           "-np.expm1(N * np.log1p(-FMR)) to avoid rounding.")
+    return _say(True, f"{population:,.0f} faces at FMR {fmr:g}: {right_hits:,.3g} false hits expected per search, "
+                      f"FPIR {right_fpir:.5g}. " + _magnitude_comment(right_hits, right_fpir))
