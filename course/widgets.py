@@ -53,5 +53,6 @@ def threshold_explorer(genuine, impostor, *, thresholds=(0.4, 0.5, 0.6), initial
             plt.show()
 
     slider.observe(redraw, names="value")
+    # No first drawing here: output captured by a widget at display time leaks into the cell's
+    # own outputs when no browser is attached (nbval, nbconvert). The static panels cover it.
     display(widgets.VBox([slider, out]))
-    redraw()

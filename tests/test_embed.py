@@ -73,7 +73,9 @@ def test_unknown_detector_is_refused(london_face):
 
 
 def test_synthetic_people_embed_and_keep_their_provenance():
-    people = faces.synthetic_faces(3, 2, seed=11)
+    people = faces.synthetic_faces(4, 3, seed=11)
     batch = embed.embed_batch(people.images, people.provenance, progress=False, cache=False)
-    assert batch.found.sum() >= 5
+    # detection quality is measured by scripts/benchmark_faces.py; here: most faces found, order kept
+    assert batch.found.mean() >= 0.7
     assert batch.provenance == people.provenance
+    assert set(batch.failures) == set(np.flatnonzero(~batch.found).tolist())
