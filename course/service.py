@@ -310,13 +310,7 @@ class FaceService:
     def _erase(self, person: int, photo_ids, *, compact_index: bool, scrub_logs: bool, purge_backups: bool,
                retrain: bool) -> None:
         ids = set(photo_ids)
-        for store in (self.photos, self.thumbnails, self.embeddings):
-            for i in ids & store.keys():
-                del store[i]
-        searchable = np.setdiff1d(self.index.stored_ids(), self.index.tombstoned_ids())
-        alive = np.intersect1d(searchable, list(ids)) if ids else np.empty(0, np.int64)
-        if len(alive):
-            self.index.remove(alive)
+        _drop_photos(ids, (self.photos, self.thumbnails, self.embeddings), self.index)
         if compact_index:
             self.index.compact()
         self.cache = {key: entry for key, entry in self.cache.items()
@@ -328,13 +322,7 @@ class FaceService:
                     entry.person = None
         if purge_backups:
             for backup in self.backups:
-                for store in (backup.photos, backup.thumbnails, backup.embeddings):
-                    for i in ids & store.keys():
-                        del store[i]
-                stored = np.setdiff1d(backup.index.stored_ids(), backup.index.tombstoned_ids())
-                hit = np.intersect1d(stored, list(ids)) if ids else np.empty(0, np.int64)
-                if len(hit):
-                    backup.index.remove(hit)
+                _drop_photos(ids, (backup.photos, backup.thumbnails, backup.embeddings), backup.index)
                 backup.index.compact()
         if retrain:
             if person in self.classifier_people:
@@ -407,6 +395,20 @@ class FaceService:
 
 
 # --------------------------------------------------------------------------- faiss
+
+
+def _drop_photos(ids: set[int], stores, index: IVFIndex) -> None:
+    """Delete photo ``ids`` from photo-keyed stores, and tombstone those the index still returns.
+
+    Used for the live service and, when backups are purged, for each backup alike.
+    """
+    for store in stores:
+        for i in ids & store.keys():
+            del store[i]
+    searchable = np.setdiff1d(index.stored_ids(), index.tombstoned_ids())
+    alive = np.intersect1d(searchable, list(ids)) if ids else np.empty(0, np.int64)
+    if len(alive):
+        index.remove(alive)
 
 
 @dataclass
