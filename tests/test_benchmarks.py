@@ -1,0 +1,38 @@
+"""The benchmark scripts still run and still print every figure their issues ask for.
+
+They are measurements, not tests: here they run on tiny inputs only, so that a change to
+``course`` cannot silently break them. The figures themselves are not checked.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def run_script(name: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / name), *args],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_face_benchmark_prints_every_quality_figure():
+    out = run_script("benchmark_faces.py", "--identities", "3", "--per-identity", "3", "--cnn-sample", "2")
+    for label in ["render time", "HOG detection rate", "CNN detection rate", "ROC AUC", "EER ",
+                  "EER threshold", "rank-1 identification", "mean same-identity dist",
+                  "mean different-identity dist"]:
+        assert re.search(rf"^{label}\s*.*\d", out, re.MULTILINE), f"no figure for {label!r}:\n{out}"
+
+
+def test_search_benchmark_prints_every_index_and_the_bandwidth_verdict():
+    out = run_script("benchmark_search.py", "--n", "20000", "--queries", "10")
+    assert re.search(r"best is [\d.]+x the bound.*\[target <= 1\.3x: (met|NOT met)\]", out), out
+    for index in ["course IVFIndex", "faiss IVFFlat", "faiss HNSWFlat", "faiss IVFPQ ", "faiss IVFPQ+rerank"]:
+        rows = re.findall(rf"^  {re.escape(index)}\s+\w+=\d+\s+[\d.]+\s+[\d.]+x\s+[01]\.\d{{3}}", out, re.MULTILINE)
+        assert len(rows) >= 4, f"{index!r}: expected a sweep of settings, got {rows}\n{out}"
+    assert "Peak RSS" in out
