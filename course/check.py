@@ -30,7 +30,8 @@ class Feedback:
         """Already printed by the check; show nothing more when it ends a notebook cell."""
 
 
-def _say(correct: bool, message: str) -> Feedback:
+def verdict(correct: bool, message: str) -> Feedback:
+    """Print a check's verdict and return it; every lesson's check module uses this."""
     feedback = Feedback(correct, message)
     print(feedback)
     return feedback
@@ -46,25 +47,25 @@ def rerendered_image(answer: object, index: int, people) -> Feedback:
     expected = people.images[index]
     record = people.provenance[index]
     if answer is None:
-        return _say(False, "Your function returned None: did you forget `return`?")
+        return verdict(False, "Your function returned None: did you forget `return`?")
     if not isinstance(answer, np.ndarray):
-        return _say(False, f"Expected an image (a numpy array), got {type(answer).__name__}. "
+        return verdict(False, f"Expected an image (a numpy array), got {type(answer).__name__}. "
                            "render_face returns (image, nuisance): take the first element.")
     if answer.shape != expected.shape:
-        return _say(False, f"Your image is {answer.shape}, the original is {expected.shape}. "
+        return verdict(False, f"Your image is {answer.shape}, the original is {expected.shape}. "
                            "Pass the same size= as the data set was made with.")
     if np.array_equal(answer, expected):
-        return _say(True, "Bit-for-bit identical: the provenance record alone was enough to rebuild the face.")
+        return verdict(True, "Bit-for-bit identical: the provenance record alone was enough to rebuild the face.")
     for j, other in enumerate(people.provenance):
         if other["identity_seed"] == record["identity_seed"] and j != index and np.array_equal(answer, people.images[j]):
-            return _say(False, f"That is the right person but another photo of them (image {j}). "
+            return verdict(False, f"That is the right person but another photo of them (image {j}). "
                                "The view seed decides pose, light and expression: use this image's view_seed.")
     swapped = faces.render_face(faces.identity_parameters(record["view_seed"]), view_seed=record["view_seed"],
                                 size=expected.shape[0])[0]
     if np.array_equal(answer, swapped):
-        return _say(False, "You passed the view seed where the identity seed belongs: "
+        return verdict(False, "You passed the view seed where the identity seed belongs: "
                            "identity_parameters(record['identity_seed']).")
-    return _say(False, "The image differs from the original. Rebuild it from "
+    return verdict(False, "The image differs from the original. Rebuild it from "
                        "record['identity_seed'] and record['view_seed'] with the data set's size and max_yaw.")
 
 
@@ -76,9 +77,9 @@ def consent_record(answer: object) -> Feedback:
     try:
         record = require_provenance(answer, what="your record")
     except ProvenanceError as err:
-        return _say(False, str(err).splitlines()[0] + " Build it with course.provenance.own_photo(...).")
+        return verdict(False, str(err).splitlines()[0] + " Build it with course.provenance.own_photo(...).")
     if record["source"] != "own_photo":
-        return _say(False, f"This is a {record['source']} record; the exercise asks for your own photo (own_photo).")
+        return verdict(False, f"This is a {record['source']} record; the exercise asks for your own photo (own_photo).")
     text = record["consent"].lower()
     missing = []
     if not any(word in text for word in ("embedding", "face recognition", "recognition", "biometric", "faceprint")):
@@ -88,9 +89,9 @@ def consent_record(answer: object) -> Feedback:
     if not any(word in text for word in ("course", "class", "exercise", "lesson", "workshop")):
         missing.append("the purpose and context (this course exercise)")
     if missing:
-        return _say(False, "The record passes the guard, but the consent text does not say "
+        return verdict(False, "The record passes the guard, but the consent text does not say "
                     + "; nor ".join(missing) + ". Consent only covers what it names.")
-    return _say(True, "The consent names the processing, the purpose and the way out: someone else can judge its scope.")
+    return verdict(True, "The consent names the processing, the purpose and the way out: someone else can judge its scope.")
 
 
 # ------------------------------------------------------------------------ lesson 01
@@ -101,29 +102,29 @@ def nearest_neighbour_ids(answer: object, gallery: np.ndarray, gallery_ids: np.n
     distances = ((probes[:, None, :] - gallery[None, :, :]) ** 2).sum(axis=2)
     expected = gallery_ids[distances.argmin(axis=1)]
     if answer is None:
-        return _say(False, "Your function returned None: did you forget `return`?")
+        return verdict(False, "Your function returned None: did you forget `return`?")
     answer = np.asarray(answer)
     if answer.shape != expected.shape:
-        return _say(False, f"Expected one identity per probe ({len(expected)} values), got shape {answer.shape}. "
+        return verdict(False, f"Expected one identity per probe ({len(expected)} values), got shape {answer.shape}. "
                            "For each probe (a row of distances), take the closest gallery face.")
     if np.array_equal(answer, expected):
-        return _say(True, "Each probe gets the identity of its nearest enrolled face.")
+        return verdict(True, "Each probe gets the identity of its nearest enrolled face.")
     if np.array_equal(answer, distances.argmin(axis=1)):
-        return _say(False, "You returned positions in the gallery, not identities: look them up in gallery_ids.")
+        return verdict(False, "You returned positions in the gallery, not identities: look them up in gallery_ids.")
     if np.array_equal(answer, gallery_ids[distances.argmax(axis=1)]):
-        return _say(False, "You picked the *farthest* gallery face: the nearest has the smallest distance (argmin).")
+        return verdict(False, "You picked the *farthest* gallery face: the nearest has the smallest distance (argmin).")
     agree = float(np.mean(answer == expected))
-    return _say(False, f"Your predictions agree with nearest-neighbour identification on {agree:.0%} of probes. "
+    return verdict(False, f"Your predictions agree with nearest-neighbour identification on {agree:.0%} of probes. "
                        "Compare every probe with every gallery face (Euclidean distance) and take the closest.")
 
 
 def lfw_consent_section(answer: object) -> Feedback:
     """Lesson 01: the consent part of a datasheet for Labeled Faces in the Wild (LFW)."""
     if not isinstance(answer, dict):
-        return _say(False, "Answer with a dict: {'where_from': ..., 'notified': ..., 'consented': ...}.")
+        return verdict(False, "Answer with a dict: {'where_from': ..., 'notified': ..., 'consented': ...}.")
     missing = [k for k in ("where_from", "notified", "consented") if k not in answer]
     if missing:
-        return _say(False, f"Your datasheet section is missing {missing}.")
+        return verdict(False, f"Your datasheet section is missing {missing}.")
     problems = []
     where = str(answer["where_from"]).lower()
     if "news" not in where:
@@ -135,8 +136,8 @@ def lfw_consent_section(answer: object) -> Feedback:
         problems.append("consented: the people pictured were not asked; being photographed by the press is not "
                         "consent to be in a face data set")
     if problems:
-        return _say(False, "Check again — " + "; ".join(problems) + ".")
-    return _say(True, "Right: news photos, people neither notified nor asked. A datasheet makes that visible "
+        return verdict(False, "Check again — " + "; ".join(problems) + ".")
+    return verdict(True, "Right: news photos, people neither notified nor asked. A datasheet makes that visible "
                       "to everyone who later trains on the set.")
 
 
@@ -151,22 +152,22 @@ def eer(answer: object, genuine: np.ndarray, impostor: np.ndarray, *, other_spli
     try:
         value = float(answer)
     except (TypeError, ValueError):
-        return _say(False, f"Expected a number (the EER as a fraction), got {type(answer).__name__}. "
+        return verdict(False, f"Expected a number (the EER as a fraction), got {type(answer).__name__}. "
                            "If your function returns (eer, threshold), pass only the first element.")
     tolerance = max(0.01, 0.1 * expected)
     if abs(value - expected) <= tolerance:
-        return _say(True, f"EER ≈ {expected:.3f}: at threshold {threshold:.3f} false matches and false non-matches "
+        return verdict(True, f"EER ≈ {expected:.3f}: at threshold {threshold:.3f} false matches and false non-matches "
                           "are equally frequent.")
     if abs(value - 100 * expected) <= 100 * tolerance:
-        return _say(False, "That looks like a percentage: give the EER as a fraction between 0 and 1.")
+        return verdict(False, "That looks like a percentage: give the EER as a fraction between 0 and 1.")
     if abs(value - threshold) <= 0.02:
-        return _say(False, "That is the *threshold* where the two error rates meet; the EER is the error rate there.")
+        return verdict(False, "That is the *threshold* where the two error rates meet; the EER is the error rate there.")
     if abs(value - (1 - expected)) <= tolerance:
-        return _say(False, "You have 1 − EER: check the direction — FMR counts impostors at or below the threshold, "
+        return verdict(False, "You have 1 − EER: check the direction — FMR counts impostors at or below the threshold, "
                            "FNMR counts genuine pairs above it.")
     if other_split is not None and abs(value - equal_error_rate(*other_split)[0]) <= 0.2 * tolerance:
-        return _say(False, "That is the EER of the other split: compute it on the distances you were given.")
-    return _say(False, f"Not quite (off by {value - expected:+.3f}). Sweep thresholds, compute FMR(t) and FNMR(t), "
+        return verdict(False, "That is the EER of the other split: compute it on the distances you were given.")
+    return verdict(False, f"Not quite (off by {value - expected:+.3f}). Sweep thresholds, compute FMR(t) and FNMR(t), "
                        "and find where they cross.")
 
 
@@ -179,25 +180,25 @@ def threshold_for_target_fmr(answer: object, impostor: np.ndarray, target_fmr: f
     try:
         value = float(answer)
     except (TypeError, ValueError):
-        return _say(False, f"Expected a threshold (a distance), got {type(answer).__name__}.")
+        return verdict(False, f"Expected a threshold (a distance), got {type(answer).__name__}.")
     achieved = float(np.mean(np.asarray(impostor) <= value))
     if achieved > target_fmr:
         if dev_impostor is not None and float(np.mean(np.asarray(dev_impostor) <= value)) <= target_fmr:
-            return _say(False, f"On these impostor pairs your threshold gives FMR {achieved:.2%} > {target_fmr:.2%}. "
+            return verdict(False, f"On these impostor pairs your threshold gives FMR {achieved:.2%} > {target_fmr:.2%}. "
                                "It meets the target on the other split only: a threshold chosen on one set of people "
                                "does not guarantee the rate on another.")
-        return _say(False, f"Your threshold lets through {achieved:.2%} of impostor pairs, above the target "
+        return verdict(False, f"Your threshold lets through {achieved:.2%} of impostor pairs, above the target "
                            f"{target_fmr:.2%}. Lower it.")
     if value < best - 0.02:
-        return _say(False, f"Safe (FMR {achieved:.2%}), but lower than needed: the largest threshold meeting the "
+        return verdict(False, f"Safe (FMR {achieved:.2%}), but lower than needed: the largest threshold meeting the "
                            f"target is about {best:.3f}. A lower one only rejects more genuine pairs.")
-    return _say(True, f"Threshold {value:.3f} keeps FMR at {achieved:.2%} (target {target_fmr:.2%}).")
+    return verdict(True, f"Threshold {value:.3f} keeps FMR at {achieved:.2%} (target {target_fmr:.2%}).")
 
 
 def global_threshold_explanation(answer: object) -> Feedback:
     """Lesson 02: a short explanation of why one global threshold can harm some groups."""
     if not isinstance(answer, str) or len(answer.split()) < 25:
-        return _say(False, "Write a few sentences (at least 25 words) in a string.")
+        return verdict(False, "Write a few sentences (at least 25 words) in a string.")
     text = answer.lower()
     ideas = {
         "that impostor distances differ between groups (some groups' different people look closer to the model)":
@@ -208,7 +209,7 @@ def global_threshold_explanation(answer: object) -> Feedback:
     }
     missing = [idea for idea, words in ideas.items() if not any(w in text for w in words)]
     if missing:
-        return _say(False, "Your explanation does not yet mention " + "; nor ".join(missing) + ".")
-    return _say(True, "You connect the distance distributions, the single threshold and who bears the false matches. "
+        return verdict(False, "Your explanation does not yet mention " + "; nor ".join(missing) + ".")
+    return verdict(True, "You connect the distance distributions, the single threshold and who bears the false matches. "
                       "Compare with NIST's finding that false-positive differentials were much larger than "
                       "false-negative ones.")

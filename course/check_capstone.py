@@ -15,7 +15,7 @@ import urllib.robotparser
 import numpy as np
 
 from . import capstone, scrapelab
-from .check import Feedback, _say
+from .check import Feedback, verdict
 
 # ------------------------------------------------------------------------ helpers
 
@@ -66,17 +66,17 @@ def threshold_audit(answer: object, people, vendor_threshold: float, *,
     from .metrics import threshold_for_fmr
 
     if not isinstance(answer, dict):
-        return _say(False, "Answer with a dict with the keys " + ", ".join(THRESHOLD_KEYS) + ".")
+        return verdict(False, "Answer with a dict with the keys " + ", ".join(THRESHOLD_KEYS) + ".")
     missing = [k for k in THRESHOLD_KEYS if k not in answer]
     if missing:
-        return _say(False, f"Your answer is missing {missing}.")
+        return verdict(False, f"Your answer is missing {missing}.")
     values = {k: _number(answer[k]) for k in THRESHOLD_KEYS}
     if any(v is None for v in values.values()):
         bad = [k for k, v in values.items() if v is None]
-        return _say(False, f"{bad} should be numbers (e.g. float(fmr[0]) from metrics.fmr_fnmr).")
+        return verdict(False, f"{bad} should be numbers (e.g. float(fmr[0]) from metrics.fmr_fnmr).")
     rate_keys = [k for k in THRESHOLD_KEYS if k != "calibrated_threshold"]
     if any(values[k] > 1 for k in rate_keys):
-        return _say(False, "Some rates are above 1: give rates as fractions between 0 and 1, not percentages.")
+        return verdict(False, "Some rates are above 1: give rates as fractions between 0 and 1, not percentages.")
     dev_g, dev_i = split_pairs(people, capstone.DEV_IDENTITIES)
     test_g, test_i = split_pairs(people, capstone.TEST_IDENTITIES)
     vendor_fmr, vendor_fnmr = _rates(test_g, test_i, vendor_threshold)
@@ -122,8 +122,8 @@ def threshold_audit(answer: object, people, vendor_threshold: float, *,
         else:
             problems.append("measure FMR and FNMR on the test split at your calibrated threshold")
     if problems:
-        return _say(False, "Not yet: " + "; ".join(problems) + ".")
-    return _say(True, f"At the vendor's {vendor_threshold} the test split has FMR {vendor_fmr:.1%} and FNMR "
+        return verdict(False, "Not yet: " + "; ".join(problems) + ".")
+    return verdict(True, f"At the vendor's {vendor_threshold} the test split has FMR {vendor_fmr:.1%} and FNMR "
                       f"{vendor_fnmr:.1%}; at {chosen:.3f}, chosen on other people, FMR {cal_fmr:.2%} and FNMR "
                       f"{cal_fnmr:.1%}. The customary threshold was set for a different population.")
 
@@ -155,16 +155,16 @@ _RESIDUE_CACHE: dict = {}
 def deletion_residue(answer: object, vendor, person: int, probe, *, people=None, groups=None) -> Feedback:
     """Task 2: ``{"stores_with_residue": [...], "found_after_restore": bool}`` after the vendor's delete."""
     if not isinstance(answer, dict) or not {"stores_with_residue", "found_after_restore"} <= answer.keys():
-        return _say(False, "Answer with a dict: {'stores_with_residue': [store names], "
+        return verdict(False, "Answer with a dict: {'stores_with_residue': [store names], "
                            "'found_after_restore': True/False}.")
     stores = answer["stores_with_residue"]
     if isinstance(stores, str) or not hasattr(stores, "__iter__"):
-        return _say(False, "stores_with_residue should be a list or set of store names, e.g. ['index', ...].")
+        return verdict(False, "stores_with_residue should be a list or set of store names, e.g. ['index', ...].")
     stores = {str(s) for s in stores}
     expected, found_again = expected_deletion_residue(vendor, person, probe, people, groups)
     unknown = stores - set(_store_names())
     if unknown:
-        return _say(False, f"{sorted(unknown)} are not store names; the stores are those service.find(person) lists: "
+        return verdict(False, f"{sorted(unknown)} are not store names; the stores are those service.find(person) lists: "
                            f"{', '.join(_store_names())}.")
     problems = []
     if not stores:
@@ -189,8 +189,8 @@ def deletion_residue(answer: object, vendor, person: int, probe, *, people=None,
         else:
             problems.append("with this configuration the restore does not bring the person back")
     if problems:
-        return _say(False, "Not yet: " + "; ".join(problems) + ".")
-    return _say(True, "The confirmation said 'all data'; the stores say " + ", ".join(sorted(expected))
+        return verdict(False, "Not yet: " + "; ".join(problems) + ".")
+    return verdict(True, "The confirmation said 'all data'; the stores say " + ", ".join(sorted(expected))
                       + (", and the vendor's own restore brings the person back." if found_again else "."))
 
 
@@ -221,10 +221,10 @@ def crawler_evidence(answer: object, site, agent: str) -> Feedback:
     """Task 3: ``{"read_robots_txt", "disallowed_requests", "opted_out_photos"}`` for the vendor's crawler."""
     keys = ("read_robots_txt", "disallowed_requests", "opted_out_photos")
     if not isinstance(answer, dict) or not set(keys) <= answer.keys():
-        return _say(False, "Answer with a dict with the keys " + ", ".join(keys) + ".")
+        return verdict(False, "Answer with a dict with the keys " + ", ".join(keys) + ".")
     entries = site.log.entries(agent)
     if not entries:
-        return _say(False, "The site's log has no request from the vendor's crawler: run vendor.ingest(site.url) "
+        return verdict(False, "The site's log has no request from the vendor's crawler: run vendor.ingest(site.url) "
                            "against this site first.")
     expected = crawler_log_evidence(site, agent)
     opted = {p.slug for p in site.members("opted_out")}
@@ -260,8 +260,8 @@ def crawler_evidence(answer: object, site, agent: str) -> Feedback:
             problems.append("opted_out_photos: count the crawler's requests for /photos/<slug>/... where <slug> "
                             "belongs to a member in site.members('opted_out')")
     if problems:
-        return _say(False, "Not yet: " + "; ".join(problems) + ".")
-    return _say(True, "The log shows a crawler that read robots.txt and then fetched what it disallows, and took "
+        return verdict(False, "Not yet: " + "; ".join(problems) + ".")
+    return verdict(True, "The log shows a crawler that read robots.txt and then fetched what it disallows, and took "
                       "photos of members who had opted out: 'we respect robots.txt' is false.")
 
 
@@ -317,17 +317,17 @@ def group_gap(answer: object, groups, vendor_threshold: float, *,
     :class:`course.fairness.GroupRate` or ``{group: (fmr, low, high)}``."""
     triples = _as_group_triples(answer)
     if triples is None:
-        return _say(False, "Answer with the rows of fairness.false_match_rates_by_group, or a dict "
+        return verdict(False, "Answer with the rows of fairness.false_match_rates_by_group, or a dict "
                            "{group: (fmr, low, high)}.")
     expected = {r.group: r for r in expected_group_rates(groups, vendor_threshold)}
     missing = sorted(set(expected) - set(triples))
     if missing:
-        return _say(False, f"Your answer has no rate for {missing}: report every group, named as in the data set "
+        return verdict(False, f"Your answer has no rate for {missing}: report every group, named as in the data set "
                            f"({', '.join(sorted(expected))}).")
     if any(t[0] is not None and t[0] > 1 for t in triples.values()):
-        return _say(False, "Give rates as fractions between 0 and 1, not percentages.")
+        return verdict(False, "Give rates as fractions between 0 and 1, not percentages.")
     if any(t[1] is None or t[2] is None for g, t in triples.items() if g in expected):
-        return _say(False, "Each group's rate needs an interval (low, high): with small groups a rate alone "
+        return verdict(False, "Each group's rate needs an interval (low, high): with small groups a rate alone "
                            "claims more than the data show.")
     problems = []
     names = sorted(expected)
@@ -356,10 +356,10 @@ def group_gap(answer: object, groups, vendor_threshold: float, *,
             continue
         problems.append(f"{group}: expected the within-group FMR at threshold {vendor_threshold}")
     if problems:
-        return _say(False, "Not yet: " + "; ".join(dict.fromkeys(problems)) + ".")
+        return verdict(False, "Not yet: " + "; ".join(dict.fromkeys(problems)) + ".")
     worst, best = max(expected.values(), key=lambda r: r.fmr), min(expected.values(), key=lambda r: r.fmr)
     overlap = worst.low <= best.high
-    return _say(True, f"At the vendor's threshold, {worst.group} has FMR {worst.fmr:.1%} against {best.fmr:.1%} for "
+    return verdict(True, f"At the vendor's threshold, {worst.group} has FMR {worst.fmr:.1%} against {best.fmr:.1%} for "
                       f"{best.group}; the intervals " + ("overlap, so these groups cannot show a gap: say so in the "
                       "report." if overlap else "do not overlap: not 'equally well for everyone'."))
 
@@ -383,11 +383,11 @@ VENDOR_NUMBERS = (99.6, 0.996, 99.38, 0.9938)
 def audit_report(report: object) -> Feedback:
     """The audit report: for each finding a claim, evidence containing a measured number, and a recommendation."""
     if not isinstance(report, dict):
-        return _say(False, "Write the report as a dict: {finding: {'claim': ..., 'evidence': ..., "
+        return verdict(False, "Write the report as a dict: {finding: {'claim': ..., 'evidence': ..., "
                            "'recommendation': ...}} for " + ", ".join(FINDINGS) + ".")
     missing = [f for f in FINDINGS if f not in report]
     if missing:
-        return _say(False, f"The report has no finding for {missing}: an audit reports every flaw it found.")
+        return verdict(False, f"The report has no finding for {missing}: an audit reports every flaw it found.")
     problems = []
     for name in FINDINGS:
         finding = report[name]
@@ -407,8 +407,8 @@ def audit_report(report: object) -> Feedback:
         if not isinstance(finding.get("claim"), str) or not finding.get("claim", "").strip():
             problems.append(f"{name}: quote the vendor's claim this finding tests")
     if problems:
-        return _say(False, "Not yet: " + "; ".join(problems) + ".")
-    return _say(True, "Every finding states the claim, measured evidence and a recommendation someone can act on.")
+        return verdict(False, "Not yet: " + "; ".join(problems) + ".")
+    return verdict(True, "Every finding states the claim, measured evidence and a recommendation someone can act on.")
 
 
 def _numbers_in(evidence) -> list[float]:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .check import Feedback, _say
+from .check import Feedback, verdict
 
 __all__ = ["Feedback", "residue_stores", "compaction", "tpr_function", "membership_reading", "shard_choice"]
 
@@ -37,26 +37,26 @@ def residue_stores(answer: object, service, person: int) -> Feedback:
     from .service import STORES
 
     if answer is None:
-        return _say(False, "Your function returned None: did you forget `return`?")
+        return verdict(False, "Your function returned None: did you forget `return`?")
     if isinstance(answer, str) or not hasattr(answer, "__iter__"):
-        return _say(False, "Return a collection of store names, e.g. {'embeddings', 'index'}.")
+        return verdict(False, "Return a collection of store names, e.g. {'embeddings', 'index'}.")
     answer = {str(a) for a in answer}
     unknown = sorted(answer - set(STORES))
     if unknown:
-        return _say(False, f"{unknown} are not stores of the service; the stores are {list(STORES)}.")
+        return verdict(False, f"{unknown} are not stores of the service; the stores are {list(STORES)}.")
     expected = {store for store, n in service.find(person).items() if n}
     if not expected:
-        return _say(False, f"Person {person} has nothing left in any store: pick a person who was enrolled.")
+        return verdict(False, f"Person {person} has nothing left in any store: pick a person who was enrolled.")
     missed = [s for s in STORES if s in expected - answer]
     extra = [s for s in STORES if s in answer - expected]
     if not missed and not extra:
-        return _say(True, f"All {len(expected)} stores found. The photo went, the person stayed: "
+        return verdict(True, f"All {len(expected)} stores found. The photo went, the person stayed: "
                           + ", ".join(s for s in STORES if s in expected) + ".")
     if extra:
-        return _say(False, f"{extra} hold nothing of person {person} any more: check what the delete removed "
+        return verdict(False, f"{extra} hold nothing of person {person} any more: check what the delete removed "
                            "before listing a store.")
     first = next(s for s in _STORE_HINTS if s in missed)  # the hints are ordered by how often they are missed
-    return _say(False, f"You missed {len(missed)} store(s). Look at {_STORE_HINTS[first]}.")
+    return verdict(False, f"You missed {len(missed)} store(s). Look at {_STORE_HINTS[first]}.")
 
 
 # ------------------------------------------------------------------ exercise 2: compaction
@@ -76,28 +76,28 @@ def compaction(student_function) -> Feedback:
     try:
         result = student_function(vectors.copy(), ids.copy(), alive.copy())
     except NotImplementedError:
-        return _say(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
+        return verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
     if result is None:
-        return _say(False, "Your function returned None: did you forget `return`?")
+        return verdict(False, "Your function returned None: did you forget `return`?")
     if not isinstance(result, tuple) or len(result) != 2:
-        return _say(False, "Return a pair: (vectors, ids).")
+        return verdict(False, "Return a pair: (vectors, ids).")
     got_vectors, got_ids = (np.asarray(r) for r in result)
     expected_vectors, expected_ids = vectors[alive], ids[alive]
     if got_ids.shape == ids.shape and np.array_equal(got_ids, ids):
         if got_vectors.shape == vectors.shape and np.allclose(got_vectors[~alive], 0):
-            return _say(False, "You zeroed the deleted vectors but kept their rows: the ids still say who was "
+            return verdict(False, "You zeroed the deleted vectors but kept their rows: the ids still say who was "
                                "there, and the rows still take memory. Drop the rows.")
-        return _say(False, "Every id is still there: compaction must drop the tombstoned rows (alive == False).")
+        return verdict(False, "Every id is still there: compaction must drop the tombstoned rows (alive == False).")
     if np.array_equal(got_ids, ids[~alive]):
-        return _say(False, "You kept exactly the deleted rows: the mask is the other way round (alive == True is kept).")
+        return verdict(False, "You kept exactly the deleted rows: the mask is the other way round (alive == True is kept).")
     if not np.array_equal(got_ids, expected_ids):
         if set(got_ids.tolist()) == set(expected_ids.tolist()):
-            return _say(False, "Right ids, wrong order: keep the live rows in their original order.")
-        return _say(False, f"Expected ids {expected_ids.tolist()}, got {got_ids.tolist()}. Keep the rows where alive is True.")
+            return verdict(False, "Right ids, wrong order: keep the live rows in their original order.")
+        return verdict(False, f"Expected ids {expected_ids.tolist()}, got {got_ids.tolist()}. Keep the rows where alive is True.")
     if got_vectors.shape != expected_vectors.shape or not np.array_equal(got_vectors, expected_vectors):
-        return _say(False, "The ids are right but the vectors are not: select the vectors with the same mask, "
+        return verdict(False, "The ids are right but the vectors are not: select the vectors with the same mask, "
                            "so row i of vectors still belongs to ids[i].")
-    return _say(True, f"{int((~alive).sum())} tombstoned rows dropped, {int(alive.sum())} kept in order: "
+    return verdict(True, f"{int((~alive).sum())} tombstoned rows dropped, {int(alive.sum())} kept in order: "
                       "the deleted vectors are now gone from this list, not merely hidden.")
 
 
@@ -129,33 +129,33 @@ def tpr_function(student_function) -> Feedback:
     try:
         answers = [student_function(s, m, f) for s, m, f, _ in cases]
     except NotImplementedError:
-        return _say(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
+        return verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
     if any(a is None for a in answers):
-        return _say(False, "Your function returned None: did you forget `return`?")
+        return verdict(False, "Your function returned None: did you forget `return`?")
     answers = [float(a) for a in answers]
     expected = [e for *_, e in cases]
     if all(math.isclose(a, e, abs_tol=1e-9) for a, e in zip(answers, expected)):
-        return _say(True, "Right: the true-positive rate an attacker gets while wrongly accusing at most "
+        return verdict(True, "Right: the true-positive rate an attacker gets while wrongly accusing at most "
                           "that fraction of non-members.")
     scores, labels, fpr, _ = cases[0]
     from .unlearning import tpr_at_fpr
 
     if math.isclose(answers[0], tpr_at_fpr(-scores, labels, fpr), abs_tol=1e-9):
-        return _say(False, "Your scores point the wrong way: here a *higher* score means 'member'.")
+        return verdict(False, "Your scores point the wrong way: here a *higher* score means 'member'.")
     if all(math.isclose(a, f, abs_tol=0.02) for a, (_, _, f, _) in zip(answers[:2], cases[:2])):
-        return _say(False, "You returned (about) the false-positive rate itself. Return the share of *members* "
+        return verdict(False, "You returned (about) the false-positive rate itself. Return the share of *members* "
                            "above the threshold.")
     # Off by one: the threshold at the (fpr x n)-th highest non-member score, counted with >=, lets one
     # non-member too many through.
     edge_scores, edge_labels, edge_fpr, _ = cases[3]
     threshold = np.sort(edge_scores[~edge_labels])[::-1][int(edge_fpr * (~edge_labels).sum())]
     if math.isclose(answers[3], float(np.mean(edge_scores[edge_labels] >= threshold)), abs_tol=1e-9):
-        return _say(False, "Your threshold lets slightly more than the allowed share of non-members through "
+        return verdict(False, "Your threshold lets slightly more than the allowed share of non-members through "
                            "(look at ties: a member scored exactly like a non-member). Pick the threshold so "
                            "that FPR <= the target, then take the TPR there.")
     if math.isclose(answers[0], float(np.mean(labels[np.argsort(-scores)][: int(fpr * len(scores))])), abs_tol=1e-9):
-        return _say(False, "You took the top 1 % of *all* photos; FPR is a fraction of the *non-members* only.")
-    return _say(False, f"Expected {expected[0]:.3f} for FPR 1 % on the test case, got {answers[0]:.3f}. "
+        return verdict(False, "You took the top 1 % of *all* photos; FPR is a fraction of the *non-members* only.")
+    return verdict(False, f"Expected {expected[0]:.3f} for FPR 1 % on the test case, got {answers[0]:.3f}. "
                        "Sort non-member scores to find the threshold, then count members above it.")
 
 
@@ -172,24 +172,24 @@ def membership_reading(answer: object, experiment) -> Feedback:
     """Exercise 3b: which statement (a–d in MEMBERSHIP_CHOICES) does the measured table support?"""
     letter = str(answer).strip().lower()[:1] if answer is not None else ""
     if letter not in MEMBERSHIP_CHOICES:
-        return _say(False, "Answer with one letter: 'a', 'b', 'c' or 'd'.")
+        return verdict(False, "Answer with one letter: 'a', 'b', 'c' or 'd'.")
     rows = {(r.model, r.attack): r.result for r in experiment.rows}
     before, kept, retrained = (rows[(m, "LiRA")] for m in ("original model", "data-only deletion", "exact retraining"))
     if letter == "b":
         if kept.tpr_at_1pct == before.tpr_at_1pct and retrained.tpr_at_1pct <= 0.05:
-            return _say(True, f"Right. Deleting only the files left the model as it was (LiRA still "
+            return verdict(True, f"Right. Deleting only the files left the model as it was (LiRA still "
                               f"{kept.tpr_at_1pct:.0%} at 1 % FPR); retraining took the attack down to "
                               f"{retrained.tpr_at_1pct:.0%}. With {retrained.n_nonmembers} non-members, rates "
                               "near 1 % rest on a handful of photos: read them as rough.")
-        return _say(False, "The statement is the one the lesson expects, but this run's numbers do not quite "
+        return verdict(False, "The statement is the one the lesson expects, but this run's numbers do not quite "
                            "support it; look at the retraining row and discuss why.")
     if letter == "a":
-        return _say(False, "Compare the rows 'original model' and 'data-only deletion': the numbers are identical, "
+        return verdict(False, "Compare the rows 'original model' and 'data-only deletion': the numbers are identical, "
                            "because deleting files does not change a single weight.")
     if letter == "c":
-        return _say(False, "That describes precision. TPR is the share of all members that the attack flags; "
+        return verdict(False, "That describes precision. TPR is the share of all members that the attack flags; "
                            "FPR is the share of non-members it flags by mistake.")
-    return _say(False, "An AUC near 0.5 is chance, and AUC averages over all thresholds; a retrained model "
+    return verdict(False, "An AUC near 0.5 is chance, and AUC averages over all thresholds; a retrained model "
                        "never saw the photos, so nothing in it can remember them.")
 
 
@@ -217,26 +217,26 @@ def shard_choice(answer: object, *, deletions_per_day: float, n_train: int, budg
                                 accuracies=accuracies, min_accuracy=min_accuracy)
     accuracy = dict(zip(shard_counts, accuracies))
     if answer is None and expected is None:
-        return _say(True, "Right: no shard count meets both the budget and the accuracy floor. Batch deletions, "
+        return verdict(True, "Right: no shard count meets both the budget and the accuracy floor. Batch deletions, "
                           "raise the budget, or accept lower accuracy.")
     if answer is None:
-        return _say(False, "Some shard count does work: compute the daily cost of each and compare.")
+        return verdict(False, "Some shard count does work: compute the daily cost of each and compare.")
     try:
         answer = int(answer)
     except (TypeError, ValueError):
-        return _say(False, f"Answer with one of the measured shard counts {shard_counts}.")
+        return verdict(False, f"Answer with one of the measured shard counts {shard_counts}.")
     if answer not in accuracy:
-        return _say(False, f"{answer} was not measured; choose one of {shard_counts}.")
+        return verdict(False, f"{answer} was not measured; choose one of {shard_counts}.")
     cost = deletions_per_day * math.ceil(n_train / answer)
     if cost > budget_samples_per_day:
-        return _say(False, f"With {answer} shard(s) each deletion retrains about {math.ceil(n_train / answer)} "
+        return verdict(False, f"With {answer} shard(s) each deletion retrains about {math.ceil(n_train / answer)} "
                            f"samples: {cost:,.0f} a day, over the budget of {budget_samples_per_day:,.0f}. "
                            "More shards make each deletion cheaper.")
     if accuracy[answer] < min_accuracy:
-        return _say(False, f"{answer} shards fit the budget, but accuracy falls to {accuracy[answer]:.1%}, "
+        return verdict(False, f"{answer} shards fit the budget, but accuracy falls to {accuracy[answer]:.1%}, "
                            f"below the floor of {min_accuracy:.1%}. Fewer, larger shards are more accurate.")
     if answer == expected:
-        return _say(True, f"{answer} shards: {cost:,.0f} samples retrained a day (budget "
+        return verdict(True, f"{answer} shards: {cost:,.0f} samples retrained a day (budget "
                           f"{budget_samples_per_day:,.0f}) at {accuracy[answer]:.1%} accuracy.")
-    return _say(False, f"{answer} shards work, but {expected} shards also fit the budget and are more accurate "
+    return verdict(False, f"{answer} shards work, but {expected} shards also fit the budget and are more accurate "
                        f"({accuracy[expected]:.1%} against {accuracy[answer]:.1%}): use no more shards than you need.")

@@ -11,7 +11,7 @@ import re
 import urllib.robotparser
 
 from . import scrapelab
-from .check import Feedback, _say
+from .check import Feedback, verdict
 from .crawl import BURST_FACTOR
 
 # ------------------------------------------------------------------------ exercise 1: a polite crawler
@@ -27,14 +27,14 @@ def polite_crawler(site, agent: str) -> Feedback:
     log = site.log
     entries = log.entries(agent)
     if not agent or agent.startswith("Python-urllib") or agent == "-":
-        return _say(False, "Give your crawler its own User-Agent (a name and a way to contact you), not "
+        return verdict(False, "Give your crawler its own User-Agent (a name and a way to contact you), not "
                            "urllib's default 'Python-urllib/3.x': the platform should know who is crawling.")
     if not entries:
         default = [e for e in log.entries() if e.agent.startswith("Python-urllib")]
         if default:
-            return _say(False, f"No request arrived with User-Agent {agent!r}, but some came with urllib's default "
+            return verdict(False, f"No request arrived with User-Agent {agent!r}, but some came with urllib's default "
                                "'Python-urllib/...': pass headers={'User-Agent': AGENT} to every Request.")
-        return _say(False, f"No request with User-Agent {agent!r} reached the site. Did your crawler run against "
+        return verdict(False, f"No request with User-Agent {agent!r} reached the site. Did your crawler run against "
                            "site.url, with that User-Agent?")
     problems = []
     if entries[0].path != "/robots.txt":
@@ -77,8 +77,8 @@ def polite_crawler(site, agent: str) -> Feedback:
                         f"{len(site.members('public'))} public profiles, e.g. not {missed[0].path}: the directory has "
                         f"{pages} pages; follow its rel=\"next\" links")
     if problems:
-        return _say(False, "Not polite yet: " + "; ".join(problems) + ".")
-    return _say(True, "Polite: your own User-Agent, robots.txt read first and obeyed, opted-out and private members "
+        return verdict(False, "Not polite yet: " + "; ".join(problems) + ".")
+    return verdict(True, "Polite: your own User-Agent, robots.txt read first and obeyed, opted-out and private members "
                       "left alone, no more than the requested rate. (Polite to the platform, that is: the rest of the "
                       "lesson asks whether the people in the photos agreed.)")
 
@@ -171,26 +171,26 @@ def consent_filter(answer: object, records: list[dict] | None = None) -> Feedbac
     """Exercise 2: the records (or their ids) whose provenance or consent covers face recognition."""
     records = consent_exercise_records() if records is None else records
     if answer is None:
-        return _say(False, "Your function returned None: did you forget `return`?")
+        return verdict(False, "Your function returned None: did you forget `return`?")
     if isinstance(answer, (str, dict)) or not hasattr(answer, "__iter__"):
-        return _say(False, "Return a list of the records you keep (or of their 'id's).")
+        return verdict(False, "Return a list of the records you keep (or of their 'id's).")
     kept = []
     for item in answer:
         kept.append(item.get("id") if isinstance(item, dict) else item)
     known = {r["id"] for r in records}
     unknown = [k for k in kept if k not in known]
     if unknown:
-        return _say(False, f"{unknown[0]!r} is not one of the records' ids.")
+        return verdict(False, f"{unknown[0]!r} is not one of the records' ids.")
     kept_set = set(kept)
     wrong_kept = [i for i in known if i in kept_set and i not in _EXPECTED_KEEP]
     wrong_dropped = [i for i in _EXPECTED_KEEP if i in known and i not in kept_set]
     if not wrong_kept and not wrong_dropped:
-        return _say(True, "Kept: the two synthetic people and Ana, whose consent names face recognition. "
+        return verdict(True, "Kept: the two synthetic people and Ana, whose consent names face recognition. "
                           "Public photos, a platform's licence, a consent for something else and a withdrawn "
                           "consent do not cover it.")
     notes = [f"you kept {i} ({_WHY[i]})" for i in sorted(wrong_kept)]
     notes += [f"you dropped {i}, which should stay ({_WHY[i]})" for i in sorted(wrong_dropped)]
-    return _say(False, "Not quite — " + "; ".join(notes) + ".")
+    return verdict(False, "Not quite — " + "; ".join(notes) + ".")
 
 
 # ------------------------------------------------------------------------ exercise 3: a deletion request
@@ -210,7 +210,7 @@ _DEADLINE = re.compile(r"within\s+(\d+|one|two|three|four|thirty)\s+(days?|weeks
 def deletion_request(letter: object) -> Feedback:
     """Exercise 3: an erasure request with who, what data, the legal basis and a deadline."""
     if not isinstance(letter, str) or not letter.strip():
-        return _say(False, "Write the letter as one string (a triple-quoted string is easiest).")
+        return verdict(False, "Write the letter as one string (a triple-quoted string is easiest).")
     missing = []
     if not _WHO.search(letter):
         missing.append("who you are (e.g. 'My name is ...'): they must be able to find your data")
@@ -229,14 +229,14 @@ def deletion_request(letter: object) -> Feedback:
     if not _DEADLINE.search(letter):
         missing.append("a deadline (e.g. 'without undue delay and at the latest within one month')")
     if missing:
-        return _say(False, "Your letter does not say " + "; nor ".join(missing) + ".")
+        return verdict(False, "Your letter does not say " + "; nor ".join(missing) + ".")
     tips = []
     if not re.search(r"confirm", letter, re.IGNORECASE):
         tips.append("ask them to confirm the deletion in writing")
     if not re.search(r"stop|cease|no longer|not collect", letter, re.IGNORECASE):
         tips.append("ask them to stop collecting your photos in future")
     tip = (" Stronger still: " + " and ".join(tips) + ".") if tips else ""
-    return _say(True, "A complete request: who, where, what (photos and the templates made from them), the legal "
+    return verdict(True, "A complete request: who, where, what (photos and the templates made from them), the legal "
                       "basis and a deadline." + tip)
 
 
@@ -253,7 +253,7 @@ def position_statement(text: object, sources: dict[str, str]) -> Feedback:
     A source counts as cited if its key appears in square brackets (``[ico]``) or its
     URL appears in the text."""
     if not isinstance(text, str) or not text.strip():
-        return _say(False, "Write your statement as one string.")
+        return verdict(False, "Write your statement as one string.")
     cited = sorted(key for key, url in sources.items() if f"[{key}]" in text or url in text)
     words = len(re.findall(r"\w+", text))
     problems = []
@@ -270,6 +270,6 @@ def position_statement(text: object, sources: dict[str, str]) -> Feedback:
         problems.append("it uses a '50/60 billion images' figure, which is UNCONFIRMED: the company's own "
                         "claims went up to 'over 30 billion'")
     if problems:
-        return _say(False, "Your statement: " + "; ".join(problems) + ".")
-    return _say(True, f"A position, argued with {len(cited)} cited sources ({', '.join(cited)}). Now read one "
+        return verdict(False, "Your statement: " + "; ".join(problems) + ".")
+    return verdict(True, f"A position, argued with {len(cited)} cited sources ({', '.join(cited)}). Now read one "
                       "that argues the opposite and find its strongest point.")

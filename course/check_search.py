@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from .check import Feedback, _say
+from .check import Feedback, verdict
 from .search import exact_search, false_positive_identification_rate, recall_at_k
 
 
@@ -34,23 +34,23 @@ def top_k(answer: object, gallery: np.ndarray, query: np.ndarray, k: int) -> Fee
     """Exercise 1: the positions of the ``k`` gallery rows nearest to ``query``, nearest first."""
     expected_distances, expected = (row[0] for row in exact_search(gallery, query, k))
     if answer is None:
-        return _say(False, "Your function returned None: did you forget `return`?")
+        return verdict(False, "Your function returned None: did you forget `return`?")
     answer = _as_index_array(answer)
     if answer is None or answer.ndim != 1:
         shape = "something that is not an array" if answer is None else f"shape {answer.shape}"
-        return _say(False, f"Expected a 1-D array of {k} gallery positions, got {shape}.")
+        return verdict(False, f"Expected a 1-D array of {k} gallery positions, got {shape}.")
     if len(answer) == k and np.issubdtype(answer.dtype, np.floating):
         for values, name in ((expected_distances, "distances"), (expected_distances**2, "squared distances")):
             if np.allclose(np.sort(answer), values, rtol=1e-3, atol=1e-4):
-                return _say(False, f"These are the k smallest *{name}*; the search must return *which* gallery "
+                return verdict(False, f"These are the k smallest *{name}*; the search must return *which* gallery "
                                    "rows they belong to: their positions (np.argpartition / np.argsort give them).")
     if np.issubdtype(answer.dtype, np.floating) and np.all(np.isfinite(answer)) \
             and np.array_equal(answer, np.round(answer)):
         answer = answer.astype(np.int64)
     if not np.issubdtype(answer.dtype, np.integer):
-        return _say(False, f"Expected whole-number gallery positions, got values of type {answer.dtype}.")
+        return verdict(False, f"Expected whole-number gallery positions, got values of type {answer.dtype}.")
     if len(answer) and (answer.min() < 0 or answer.max() >= len(gallery)):
-        return _say(False, f"Some positions are outside the gallery (0 to {len(gallery) - 1}).")
+        return verdict(False, f"Some positions are outside the gallery (0 to {len(gallery) - 1}).")
     all_distances = np.linalg.norm(np.asarray(gallery, np.float64) - np.asarray(query, np.float64).ravel(), axis=1)
     ranking = np.argsort(all_distances, kind="stable")
     mine = all_distances[answer]
@@ -60,28 +60,28 @@ def top_k(answer: object, gallery: np.ndarray, query: np.ndarray, k: int) -> Fee
 
     if len(answer) != k:
         if len(answer) == k + 1 and is_nearest_first(k + 1):
-            return _say(False, f"You returned {k + 1} neighbours, one too many (an off-by-one): slice [:k].")
+            return verdict(False, f"You returned {k + 1} neighbours, one too many (an off-by-one): slice [:k].")
         if len(answer) == k - 1 and is_nearest_first(k - 1):
-            return _say(False, f"You returned {k - 1} neighbours, one too few (an off-by-one): "
+            return verdict(False, f"You returned {k - 1} neighbours, one too few (an off-by-one): "
                                "np.argpartition(d, k - 1) puts the k smallest first; then slice [:k].")
         if len(answer) == len(gallery):
-            return _say(False, "You returned the whole gallery, sorted: keep only the first k.")
-        return _say(False, f"Expected {k} positions, got {len(answer)}.")
+            return verdict(False, "You returned the whole gallery, sorted: keep only the first k.")
+        return verdict(False, f"Expected {k} positions, got {len(answer)}.")
     if np.allclose(np.sort(mine)[::-1], all_distances[ranking[::-1][:k]], atol=1e-5):
-        return _say(False, "These are the k *farthest* faces: the nearest have the *smallest* distance "
+        return verdict(False, "These are the k *farthest* faces: the nearest have the *smallest* distance "
                            "(argmin, or the start of an ascending sort; not argmax).")
     if len(np.unique(answer)) < k:
-        return _say(False, "Some positions appear twice: each gallery row can be a neighbour only once.")
+        return verdict(False, "Some positions appear twice: each gallery row can be a neighbour only once.")
     if is_nearest_first(k):  # equal distances (ties) count as equally good answers
-        return _say(True, f"Your {k} nearest faces match course.search.exact_search, nearest first.")
+        return verdict(True, f"Your {k} nearest faces match course.search.exact_search, nearest first.")
     if np.allclose(np.sort(mine), all_distances[ranking[:k]], atol=1e-5):
-        return _say(False, "The right k faces, but not nearest first. np.argpartition only guarantees that the "
+        return verdict(False, "The right k faces, but not nearest first. np.argpartition only guarantees that the "
                            "k smallest come first, in no particular order: sort those k by their distance.")
     if np.allclose(np.sort(mine), all_distances[ranking[1 : k + 1]], atol=1e-5):
-        return _say(False, "You skipped the nearest face (an off-by-one): the slice starts at 0. (Skipping the "
+        return verdict(False, "You skipped the nearest face (an off-by-one): the slice starts at 0. (Skipping the "
                            "first result only makes sense when the query itself is in the gallery.)")
     overlap = len(set(answer.tolist()) & set(expected.tolist()))
-    return _say(False, f"Only {overlap} of your {k} faces are among the true {k} nearest. Compute the distance "
+    return verdict(False, f"Only {overlap} of your {k} faces are among the true {k} nearest. Compute the distance "
                        "from the query to every gallery row (||g||² − 2 q·g + ||q||², or np.linalg.norm), then "
                        "take the k smallest.")
 
@@ -99,14 +99,14 @@ def n_probe_for_recall(answer: object, search_ids: Callable[[int], np.ndarray], 
     bisection.
     """
     if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer, float, np.floating)):
-        return _say(False, f"Expected a whole number of lists to probe, got {type(answer).__name__}.")
+        return verdict(False, f"Expected a whole number of lists to probe, got {type(answer).__name__}.")
     if isinstance(answer, (float, np.floating)):
         if not float(answer).is_integer():
-            return _say(False, "n_probe counts lists: give a whole number.")
+            return verdict(False, "n_probe counts lists: give a whole number.")
         answer = int(answer)
     answer = int(answer)
     if not 1 <= answer <= n_lists:
-        return _say(False, f"n_probe must be between 1 and the number of lists, {n_lists}.")
+        return verdict(False, f"n_probe must be between 1 and the number of lists, {n_lists}.")
     recall_cache: dict[int, float] = {}
 
     def recall(n_probe: int) -> float:
@@ -116,7 +116,7 @@ def n_probe_for_recall(answer: object, search_ids: Callable[[int], np.ndarray], 
 
     achieved = recall(answer)
     if achieved < target:
-        return _say(False, f"With n_probe={answer}, recall@{exact_ids.shape[1]} is {achieved:.3f}, below the "
+        return verdict(False, f"With n_probe={answer}, recall@{exact_ids.shape[1]} is {achieved:.3f}, below the "
                            f"target {target}. Probe more lists (recall only grows with n_probe).")
     low, high = 0, answer  # recall(low) < target (or low = 0), recall(high) >= target
     while high - low > 1:
@@ -126,12 +126,12 @@ def n_probe_for_recall(answer: object, search_ids: Callable[[int], np.ndarray], 
         else:
             low = middle
     if high < answer:
-        return _say(False, f"n_probe={answer} reaches recall {achieved:.3f}, but n_probe={high} already reaches "
+        return verdict(False, f"n_probe={answer} reaches recall {achieved:.3f}, but n_probe={high} already reaches "
                            f"{recall(high):.3f}: every extra list is scanned for every query, so search "
                            f"costs about {answer / high:.1f} times more than it needs to. Find the smallest value.")
     if answer == 1:
-        return _say(True, f"n_probe=1 already reaches recall {achieved:.3f} ≥ {target}.")
-    return _say(True, f"n_probe={answer} is the smallest that works: recall {achieved:.3f} ≥ {target}, while "
+        return verdict(True, f"n_probe=1 already reaches recall {achieved:.3f} ≥ {target}.")
+    return verdict(True, f"n_probe={answer} is the smallest that works: recall {achieved:.3f} ≥ {target}, while "
                       f"n_probe={answer - 1} gives {recall(answer - 1):.3f}. Each query scans about "
                       f"{answer / n_lists:.0%} of the lists.")
 
@@ -160,37 +160,37 @@ def city_false_hits(expected_hits: object, fpir: object, population: float, fmr:
     try:
         population, fmr = float(population), float(fmr)
     except (TypeError, ValueError):
-        return _say(False, "population and fmr must be numbers.")
+        return verdict(False, "population and fmr must be numbers.")
     if not population >= 1 or not 0 < fmr < 1:
-        return _say(False, "Choose a population of at least 1 and a false match rate between 0 and 1 "
+        return verdict(False, "Choose a population of at least 1 and a false match rate between 0 and 1 "
                            "(e.g. 1e-5, not 0.001 %).")
     if fmr > 0.05:
-        return _say(False, f"FMR {fmr} is over 5 %: give it as a fraction (1e-5 for 0.001 %), not a percentage.")
+        return verdict(False, f"FMR {fmr} is over 5 %: give it as a fraction (1e-5 for 0.001 %), not a percentage.")
     right_hits = population * fmr
     right_fpir = float(false_positive_identification_rate(population, fmr))
     try:
         hits, rate = float(expected_hits), float(fpir)
     except (TypeError, ValueError):
-        return _say(False, "expected_hits and fpir must both be numbers (one value each).")
+        return verdict(False, "expected_hits and fpir must both be numbers (one value each).")
     if not math.isclose(hits, right_hits, rel_tol=1e-3):
         if math.isclose(hits, right_fpir, rel_tol=1e-3):
-            return _say(False, "Your expected_hits is the FPIR (a probability); the expected number of false "
+            return verdict(False, "Your expected_hits is the FPIR (a probability); the expected number of false "
                                "hits is N × FMR.")
         if math.isclose(hits, population * fmr / 100, rel_tol=1e-3) or math.isclose(hits, population * fmr * 100,
                                                                                       rel_tol=1e-3):
-            return _say(False, "Off by a factor of 100: is the FMR a percentage somewhere? Use fractions.")
-        return _say(False, f"Expected false hits should be N × FMR = {population:,.0f} × {fmr:g}; you have {hits:g}.")
+            return verdict(False, "Off by a factor of 100: is the FMR a percentage somewhere? Use fractions.")
+        return verdict(False, f"Expected false hits should be N × FMR = {population:,.0f} × {fmr:g}; you have {hits:g}.")
     if not 0 <= rate <= 1:
-        return _say(False, f"FPIR is a probability, between 0 and 1; you have {rate:g}. "
+        return verdict(False, f"FPIR is a probability, between 0 and 1; you have {rate:g}. "
                            "N × FMR is only its approximation when N × FMR is much smaller than 1.")
     no_hit = float(np.exp(population * np.log1p(-fmr)))
     if math.isclose(rate, no_hit, rel_tol=1e-3, abs_tol=1e-9) and not math.isclose(rate, right_fpir, rel_tol=1e-3):
-        return _say(False, "That is (1 − FMR)^N, the chance of *no* false hit; FPIR is 1 minus that.")
+        return verdict(False, "That is (1 − FMR)^N, the chance of *no* false hit; FPIR is 1 minus that.")
     if not math.isclose(rate, right_fpir, rel_tol=1e-3, abs_tol=1e-9):
         if math.isclose(rate, min(1.0, right_hits), rel_tol=1e-3) and right_hits > 0.05:
-            return _say(False, f"N × FMR approximates FPIR only when it is small; here it gives {right_hits:.3g} "
+            return verdict(False, f"N × FMR approximates FPIR only when it is small; here it gives {right_hits:.3g} "
                                f"against the exact {right_fpir:.3g}. Use 1 − (1 − FMR)^N.")
-        return _say(False, f"FPIR should be 1 − (1 − FMR)^N ≈ {right_fpir:.4g}; you have {rate:.4g}. Compute it as "
+        return verdict(False, f"FPIR should be 1 − (1 − FMR)^N ≈ {right_fpir:.4g}; you have {rate:.4g}. Compute it as "
                            "-np.expm1(N * np.log1p(-FMR)) to avoid rounding.")
-    return _say(True, f"{population:,.0f} faces at FMR {fmr:g}: {right_hits:,.3g} false hits expected per search, "
+    return verdict(True, f"{population:,.0f} faces at FMR {fmr:g}: {right_hits:,.3g} false hits expected per search, "
                       f"FPIR {right_fpir:.5g}. " + _magnitude_comment(right_hits, right_fpir))
