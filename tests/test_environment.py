@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
-import tomllib
+import sys
 from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.version import Version
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 #: PyPI names the uv route uses where conda-forge ships the original package.
@@ -29,7 +34,10 @@ def _normalise(name: str) -> str:
 def _pyproject_requirements() -> dict[str, Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     lines = project["project"]["dependencies"] + project["dependency-groups"]["dev"]
-    reqs = [Requirement(line) for line in lines]
+    # Only what the conda environment's Python needs (e.g. not tomli, a backport for 3.10).
+    python = _conda_pins()["python"][0]
+    conda_python = {"python_version": python, "python_full_version": f"{python}.0"}
+    reqs = [r for r in map(Requirement, lines) if r.marker is None or r.marker.evaluate(conda_python)]
     return {_normalise(PYPI_TO_CONDA.get(r.name, r.name)): r for r in reqs}
 
 

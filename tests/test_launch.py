@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 import types
 from pathlib import Path
 
@@ -23,6 +22,11 @@ import pytest
 import yaml
 
 from course import launch
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
