@@ -5,7 +5,8 @@ Renders n_identities x per_identity images (default 40 x 10 at 256 px, yaw acros
 render time per image (CPU time of this single-threaded process, so other load on the
 machine does not inflate it), dlib HOG detection rate, CNN detection rate (on a sample: the CNN
 detector takes ~1 s per image on a laptop CPU), and on HOG-detected faces with
-face_recognition's 128-d encodings (68-landmark model): ROC AUC, EER and the threshold
+128-d encodings from course.embed (the pipeline the lessons use: face_recognition
+with its 68-landmark alignment): ROC AUC, EER and the threshold
 that gives it (the calibrated threshold for synthetic people), rank-1 identification
 (first detected image of each identity as gallery, the rest as probes), and the mean
 same- and different-identity distances.
@@ -22,11 +23,11 @@ import time
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # the render time is for one core
 
-import face_recognition
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from course import faces
+from course.embed import detect_faces, encode_faces
 
 
 def main() -> None:
@@ -46,11 +47,11 @@ def main() -> None:
     cpu_ms = (time.process_time() - c0) / n * 1000
 
     encodings, labels = [], []
-    for img, ident in zip(data.images, data.identities):
-        boxes = face_recognition.face_locations(img)
-        if boxes:
-            box = max(boxes, key=lambda b: (b[2] - b[0]) * (b[1] - b[3]))
-            encodings.append(face_recognition.face_encodings(img, [box])[0])
+    for img, ident, provenance in zip(data.images, data.identities, data.provenance):
+        found = encode_faces(img, provenance)  # the course's own pipeline, HOG + 68 landmarks
+        if found:
+            face = max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[1] - f.box[3]))
+            encodings.append(face.vector)
             labels.append(ident)
     encodings, labels = np.array(encodings), np.array(labels)
     hog_rate = len(labels) / n
@@ -77,7 +78,7 @@ def main() -> None:
     cnn_rate = float("nan")
     if cnn_n:
         pick = np.random.default_rng(0).choice(n, cnn_n, replace=False)
-        cnn_rate = np.mean([len(face_recognition.face_locations(data.images[i], model="cnn")) > 0 for i in pick])
+        cnn_rate = np.mean([len(detect_faces(data.images[i], model="cnn")) > 0 for i in pick])
 
     print(f"generator {faces.GENERATOR_VERSION}: {args.identities} identities x {args.per_identity} images, "
           f"{args.size} px, seed {args.seed}, yaw +-{args.max_yaw:g} deg, pitch +-8 deg")
