@@ -80,27 +80,39 @@ def nn_case():
     return gallery, gallery_ids, probes
 
 
+def _nearest_ids(gallery, gallery_ids, probes):
+    return gallery_ids[((probes[:, None] - gallery[None]) ** 2).sum(axis=2).argmin(axis=1)]
+
+
 def test_nearest_neighbour_ids_right_answer(nn_case):
-    gallery, gallery_ids, probes = nn_case
-    assert check.nearest_neighbour_ids(np.array([12, 10, 14, 14]), gallery, gallery_ids, probes)
+    assert check.nearest_neighbour_ids(_nearest_ids, *nn_case)
 
 
 @pytest.mark.parametrize(
-    "answer, hint",
+    "identify, hint",
     [
-        (None, "forget `return`"),
-        (np.array([2, 0, 4, 4]), "positions in the gallery"),
-        (np.array([12, 10]), "one identity per probe"),
+        (lambda g, ids, p: None, "forget `return`"),
+        (lambda g, ids, p: ((p[:, None] - g[None]) ** 2).sum(axis=2).argmin(axis=1), "positions in the gallery"),
+        (lambda g, ids, p: ids[((p[:, None] - g[None]) ** 2).sum(axis=2).argmax(axis=1)], "farthest"),
+        (lambda g, ids, p: ids[:2], "one identity per probe"),
+        (lambda g, ids, p: np.full(len(p), ids[0]), "agree with nearest-neighbour identification on"),
+        (np.array([12, 10, 14, 14]), "Pass the function itself"),
     ],
 )
-def test_nearest_neighbour_ids_typical_mistakes(nn_case, answer, hint):
-    assert hint in check.nearest_neighbour_ids(answer, *nn_case).message
+def test_nearest_neighbour_ids_typical_mistakes(nn_case, identify, hint):
+    feedback = check.nearest_neighbour_ids(identify, *nn_case)
+    assert not feedback and hint in feedback.message
 
 
-def test_nearest_neighbour_ids_spots_argmax(nn_case):
-    gallery, gallery_ids, probes = nn_case
-    distances = ((probes[:, None] - gallery[None]) ** 2).sum(axis=2)
-    assert "farthest" in check.nearest_neighbour_ids(gallery_ids[distances.argmax(1)], *nn_case).message
+def test_nearest_neighbour_ids_catches_positions_when_ids_equal_positions():
+    # as in lesson 01: identity k sits at gallery position k, so only a reordered gallery exposes the slip
+    rng = np.random.default_rng(1)
+    gallery = rng.normal(size=(6, 3))
+    probes = gallery[[5, 1, 3]] + 0.01 * rng.normal(size=(3, 3))
+    positions = lambda g, ids, p: ((p[:, None] - g[None]) ** 2).sum(axis=2).argmin(axis=1)  # noqa: E731
+    feedback = check.nearest_neighbour_ids(positions, gallery, np.arange(6), probes)
+    assert not feedback and "positions in the gallery" in feedback.message
+    assert check.nearest_neighbour_ids(_nearest_ids, gallery, np.arange(6), probes)
 
 
 def test_lfw_consent_section():
@@ -131,6 +143,9 @@ def test_eer_right_and_typical_wrong_answers(distances):
     assert "(eer, threshold)" in check.eer((value, threshold), genuine, impostor).message
     other = equal_error_rate(other_genuine, other_impostor)[0]
     assert "other split" in check.eer(other, genuine, impostor, other_split=(other_genuine, other_impostor)).message
+    # an answer off by a few thousandths is a different quantity, not rounding
+    assert not check.eer(value + 0.01, genuine, impostor)
+    assert check.eer(value + 0.0005, genuine, impostor)
 
 
 def test_threshold_for_target_fmr(distances):
@@ -138,14 +153,20 @@ def test_threshold_for_target_fmr(distances):
     from course.metrics import threshold_for_fmr
 
     best = threshold_for_fmr(impostor, 0.01)
+    ordered = np.sort(impostor)
     assert check.threshold_for_target_fmr(best, impostor, 0.01)
-    assert "above the target" in check.threshold_for_target_fmr(best + 0.1, impostor, 0.01).message
+    too_lax = check.threshold_for_target_fmr(best + 0.1, impostor, 0.01)
+    assert not too_lax and "allows at most 30" in too_lax.message
+    # the 31st smallest distance itself: 31 pairs at or below it, one too many
+    assert "distance <= threshold" in check.threshold_for_target_fmr(ordered[30], impostor, 0.01).message
     assert "lower than needed" in check.threshold_for_target_fmr(best - 0.2, impostor, 0.01).message
-    # chosen on another split whose impostors are farther apart: safe there, too lax here
-    dev_impostor = impostor + 0.1
-    dev_best = threshold_for_fmr(dev_impostor, 0.01)
-    feedback = check.threshold_for_target_fmr(dev_best, impostor, 0.01, dev_impostor=dev_impostor)
-    assert "other split" in feedback.message
+    assert "lower than needed" in check.threshold_for_target_fmr(ordered[25], impostor, 0.01).message
+    # chosen on the other split, whose impostors are farther apart: named as such
+    other_impostor = impostor + 0.1
+    other_best = threshold_for_fmr(other_impostor, 0.01)
+    feedback = check.threshold_for_target_fmr(other_best, impostor, 0.01, other_impostor=other_impostor)
+    assert not feedback and "*other* split" in feedback.message
+    assert check.threshold_for_target_fmr(best, impostor, 0.01, other_impostor=other_impostor)
 
 
 def test_global_threshold_explanation():
@@ -157,3 +178,17 @@ def test_global_threshold_explanation():
     vague = ("Face recognition is biased and this is a serious problem for society because it affects people "
              "differently and we should be careful when we use such systems in policing and elsewhere today.")
     assert "does not yet mention" in check.global_threshold_explanation(vague).message
+    plain = ("The machine thinks strangers from some groups already look alike to it. A cut-off that is identical for "
+             "everyone then means innocent people from those groups get flagged as the suspect far more often.")
+    assert check.global_threshold_explanation(plain)
+    wrong = ("A single threshold is fair by construction: because it is one global number, every group gets exactly "
+             "the same false match rate, whether or not the model places its faces closer together than others.")
+    feedback = check.global_threshold_explanation(wrong)
+    assert not feedback and "not the same rate" in feedback.message
+    assert check.MODEL_EXPLANATION in feedback.message
+
+
+def test_consent_record_refuses_a_refusal():
+    refusal = "I do NOT agree to face recognition. My photo must never be deleted and never used in this course."
+    feedback = check.consent_record(provenance.own_photo("Ada Example", refusal))
+    assert not feedback and "refusal" in feedback.message
