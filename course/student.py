@@ -3,8 +3,11 @@
 The source notebooks are the instructor versions: each exercise's answer sits between
 ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's markers). The student
 version replaces every such region with a stub that raises
-``NotImplementedError("Exercise: ...")``, clears the outputs of the cells that held
-a solution, and keeps everything else as it is. Generating twice gives identical files.
+``NotImplementedError("Exercise: ...")``, clears every code cell's outputs (later
+outputs, such as a capstone's model report or a plot of the calibrated threshold,
+would give the answers away), removes the ``<details>`` blocks of notes for
+instructors (model answers, debate arguments), and keeps everything else as it is.
+Generating twice gives identical files.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+_INSTRUCTOR_NOTES = re.compile(r"<details><summary>Notes for instructors.*?</details>", re.DOTALL)
 _HEADING = re.compile(r"^#+\s*(Exercise\s+\d+\s*[·:.-]\s*.+?)\s*(\(\d+\s*min\))?\s*$", re.MULTILINE)
 
 
@@ -52,9 +56,12 @@ def student_notebook(notebook: dict) -> dict:
             headings = _HEADING.findall(source)
             if headings:
                 exercise = headings[-1][0].strip()
+            if _INSTRUCTOR_NOTES.search(source):
+                cell["source"] = re.sub(r"\n{3,}", "\n\n", _INSTRUCTOR_NOTES.sub("", source)).strip("\n")
             continue
-        if cell["cell_type"] == "code" and BEGIN in source:
-            cell["source"] = stub_source(source, exercise)
+        if cell["cell_type"] == "code":
+            if BEGIN in source:
+                cell["source"] = stub_source(source, exercise)
             cell["outputs"] = []
             cell["execution_count"] = None
     return student

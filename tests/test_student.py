@@ -53,8 +53,11 @@ def test_every_solution_has_a_stub_and_nothing_leaks(source, generated):
         text_before, text_after = "".join(before["source"]), "".join(after["source"])
         regions = _solution_regions(text_before)
         n_regions += len(regions)
+        if after["cell_type"] == "code":
+            assert after["outputs"] == [] and after["execution_count"] is None  # later outputs give answers away
         if not regions:
-            assert text_after == text_before and after.get("outputs") == before.get("outputs")
+            if "Notes for instructors" not in text_before:
+                assert text_after == text_before
             continue
         assert text_after.count("raise NotImplementedError(\"Exercise: ") == len(regions)
         assert student.BEGIN not in text_after and after["outputs"] == []
@@ -64,6 +67,21 @@ def test_every_solution_has_a_stub_and_nothing_leaks(source, generated):
                 if len(line.strip()) >= 12 and line.strip() not in public:
                     assert line.strip() not in body, f"solution line leaked: {line.strip()!r}"
     assert n_regions >= 1, f"{source.name} has no exercise"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_instructor_notes_are_removed_and_the_rest_of_the_cell_kept(source, generated):
+    original = json.loads(source.read_text())
+    made = json.loads(generated[source.name].read_text())
+    with_notes = 0
+    for before, after in zip(original["cells"], made["cells"]):
+        text_before, text_after = "".join(before["source"]), "".join(after["source"])
+        if "<details><summary>Notes for instructors" in text_before:
+            with_notes += 1
+            assert "Notes for instructors" not in text_after and "</details>" not in text_after
+            kept = text_before.split("<details><summary>Notes for instructors")[0].strip()
+            assert text_after.startswith(kept)
+    assert with_notes >= 1, f"{source.name} has no notes for instructors"
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
