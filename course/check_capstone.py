@@ -173,8 +173,12 @@ def deletion_residue(answer: object, vendor, person: int, probe, *, people=None,
     else:
         cleaned = sorted(stores - expected)
         if cleaned:
-            problems.append(f"{cleaned} really were cleaned (service.find counts 0 there): list only stores that "
-                            "still hold something")
+            problems.append(f"{cleaned} really were cleaned (service.find counts 0 there just after the deletion): "
+                            "list only stores that still hold something")
+            if any(vendor.service.find(person).get(store) for store in cleaned):
+                problems.append("if you ran this cell twice, the second scan saw the service *after* your first "
+                                "restore had brought the data back: run the deletion cell (Task 2's first code "
+                                "cell) again, then this one")
         missed = sorted(expected - stores)
         hints = {"index": "the index still stores their vectors, tombstoned: search skips them, but find() counts "
                           "what is physically stored",
@@ -229,7 +233,9 @@ def crawler_evidence(answer: object, site, agent: str) -> Feedback:
     expected = crawler_log_evidence(site, agent)
     opted = {p.slug for p in site.members("opted_out")}
     problems = []
-    if bool(answer["read_robots_txt"]) != expected["read_robots_txt"]:
+    if not isinstance(answer["read_robots_txt"], (bool, np.bool_)):
+        problems.append(f"read_robots_txt should be True or False, not {answer['read_robots_txt']!r}")
+    elif bool(answer["read_robots_txt"]) != expected["read_robots_txt"]:
         problems.append("read_robots_txt: look for /robots.txt among the crawler's requests (the first line of "
                         "its log)")
     disallowed = _number(answer["disallowed_requests"])
@@ -377,7 +383,10 @@ def _pooled_fmr(groups, threshold: float) -> float:
 # ------------------------------------------------------------------------ the audit report
 
 FINDINGS = ("threshold", "deletion", "crawling", "fairness")
-VENDOR_NUMBERS = (99.6, 0.996, 99.38, 0.9938)
+#: Numbers that are the vendor's (its accuracy claims, the LFW figure it leans on, its threshold), not measurements.
+VENDOR_NUMBERS = (99.6, 0.996, 99.38, 0.9938, capstone.CUSTOMARY_THRESHOLD)
+#: Numbers that only point somewhere ("lesson 2", "Art. 17"), removed before looking for a measurement.
+_REFERENCE = re.compile(r"\b(lessons?|tasks?|exercises?|sections?|cells?|art(icle)?\.?)\s*\d+(\(\d+\))*", re.IGNORECASE)
 
 
 def audit_report(report: object) -> Feedback:
@@ -398,8 +407,8 @@ def audit_report(report: object) -> Feedback:
         if not numbers_found:
             problems.append(f"{name}: the evidence contains no number; quote what you measured")
         elif all(any(abs(n - v) < 1e-9 for v in VENDOR_NUMBERS) for n in numbers_found):
-            problems.append(f"{name}: the only number in the evidence is the vendor's own claim; "
-                            "quote your measurement")
+            problems.append(f"{name}: the only number in the evidence is the vendor's own claim (its accuracy "
+                            "or its threshold); quote your measurement")
         recommendation = finding.get("recommendation")
         if not isinstance(recommendation, str) or len(recommendation.split()) < 8:
             problems.append(f"{name}: the recommendation should say, in a sentence of at least 8 words, what the "
@@ -417,7 +426,7 @@ def _numbers_in(evidence) -> list[float]:
     if isinstance(evidence, numbers.Number):
         return [float(evidence)] if np.isfinite(float(evidence)) else []
     if isinstance(evidence, str):
-        return [float(x) for x in re.findall(r"\d+(?:\.\d+)?", evidence)]
+        return [float(x) for x in re.findall(r"\d+(?:\.\d+)?", _REFERENCE.sub(" ", evidence))]
     if isinstance(evidence, dict):
         evidence = list(evidence.values())
     if isinstance(evidence, (list, tuple, set)):

@@ -196,25 +196,27 @@ def membership_reading(answer: object, experiment) -> Feedback:
 # ------------------------------------------------------------------ exercise 4: shards
 
 
-def best_shard_count(*, deletions_per_day: float, n_train: int, budget_samples_per_day: float, shard_counts,
-                     accuracies, min_accuracy: float) -> int | None:
+def best_shard_count(*, deletions_per_day: float, samples_per_deletion, budget_samples_per_day: float,
+                     shard_counts, accuracies, min_accuracy: float) -> int | None:
     """The shard count a careful engineer picks (None if no count meets both constraints).
 
-    Each deletion retrains one shard of n_train / n_shards samples, so a day costs
-    deletions_per_day x ceil(n_train / n_shards). Among counts within the budget and
-    with accuracy >= min_accuracy, take the most accurate; on a tie, fewer shards."""
-    feasible = [(acc, -s) for s, acc in zip(shard_counts, accuracies)
-                if deletions_per_day * math.ceil(n_train / s) <= budget_samples_per_day and acc >= min_accuracy]
+    Forgetting one person retrains the samples SISA measured for each shard count
+    (``samples_per_deletion``: the person's photos may sit in several shards), so a day
+    costs deletions_per_day x that. Among counts within the budget and with accuracy
+    >= min_accuracy, take the most accurate; on a tie, fewer shards."""
+    feasible = [(acc, -s) for s, acc, cost in zip(shard_counts, accuracies, samples_per_deletion)
+                if deletions_per_day * cost <= budget_samples_per_day and acc >= min_accuracy]
     return -max(feasible)[1] if feasible else None
 
 
-def shard_choice(answer: object, *, deletions_per_day: float, n_train: int, budget_samples_per_day: float,
+def shard_choice(answer: object, *, deletions_per_day: float, samples_per_deletion, budget_samples_per_day: float,
                  shard_counts, accuracies, min_accuracy: float) -> Feedback:
     """Exercise 4: the number of shards for a given deletion-request rate, retraining budget and accuracy floor."""
     shard_counts = [int(s) for s in shard_counts]
-    expected = best_shard_count(deletions_per_day=deletions_per_day, n_train=n_train,
+    expected = best_shard_count(deletions_per_day=deletions_per_day, samples_per_deletion=samples_per_deletion,
                                 budget_samples_per_day=budget_samples_per_day, shard_counts=shard_counts,
                                 accuracies=accuracies, min_accuracy=min_accuracy)
+    per_deletion = dict(zip(shard_counts, samples_per_deletion))
     accuracy = dict(zip(shard_counts, accuracies))
     if answer is None and expected is None:
         return verdict(True, "Right: no shard count meets both the budget and the accuracy floor. Batch deletions, "
@@ -227,9 +229,9 @@ def shard_choice(answer: object, *, deletions_per_day: float, n_train: int, budg
         return verdict(False, f"Answer with one of the measured shard counts {shard_counts}.")
     if answer not in accuracy:
         return verdict(False, f"{answer} was not measured; choose one of {shard_counts}.")
-    cost = deletions_per_day * math.ceil(n_train / answer)
+    cost = deletions_per_day * per_deletion[answer]
     if cost > budget_samples_per_day:
-        return verdict(False, f"With {answer} shard(s) each deletion retrains about {math.ceil(n_train / answer)} "
+        return verdict(False, f"With {answer} shard(s) forgetting one person retrains {per_deletion[answer]:,.0f} "
                            f"samples: {cost:,.0f} a day, over the budget of {budget_samples_per_day:,.0f}. "
                            "More shards make each deletion cheaper.")
     if accuracy[answer] < min_accuracy:
@@ -238,5 +240,8 @@ def shard_choice(answer: object, *, deletions_per_day: float, n_train: int, budg
     if answer == expected:
         return verdict(True, f"{answer} shards: {cost:,.0f} samples retrained a day (budget "
                           f"{budget_samples_per_day:,.0f}) at {accuracy[answer]:.1%} accuracy.")
-    return verdict(False, f"{answer} shards work, but {expected} shards also fit the budget and are more accurate "
-                       f"({accuracy[expected]:.1%} against {accuracy[answer]:.1%}): use no more shards than you need.")
+    if accuracy[expected] == accuracy[answer]:
+        return verdict(False, f"{answer} shards work, but {expected} shards are just as accurate: on a tie, take fewer "
+                           "shards (fewer models to store and to serve).")
+    return verdict(False, f"{answer} shards work, but {expected} shards also fit the budget and the floor and are more "
+                       f"accurate ({accuracy[expected]:.1%} against {accuracy[answer]:.1%}).")

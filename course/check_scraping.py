@@ -17,20 +17,27 @@ from .crawl import BURST_FACTOR
 # ------------------------------------------------------------------------ exercise 1: a polite crawler
 
 
-def polite_crawler(site, agent: str) -> Feedback:
+def polite_crawler(site, agent: str, profiles: object = None, *, since: int = 0) -> Feedback:
     """Did the crawler that used User-Agent ``agent`` on ``site`` behave? Judged from the site's access log.
 
+    Only requests from log position ``since`` on are judged (pass ``len(site.log)`` taken just
+    before the run, so that an earlier failed attempt under the same name does not count
+    against a corrected one). ``profiles``, the crawler's result ``{profile path: name}``, must
+    not list members who opted out or are private.
+
     Checks, in order: a User-Agent of its own; robots.txt first; no disallowed path;
-    no photos or albums of members who opted out, or of private members; no request
-    during a Retry-After wait; no more requests per second than robots.txt asks;
-    every public profile visited."""
+    no photos or albums of members who opted out, or of private members, and none of them
+    in the result; no request during a Retry-After wait; no more requests per second than
+    robots.txt asks; every public profile visited."""
     log = site.log
-    entries = log.entries(agent)
+    entries = [e for e in log.entries(agent) if e.number >= since]
     if not agent or agent.startswith("Python-urllib") or agent == "-":
         return verdict(False, "Give your crawler its own User-Agent (a name and a way to contact you), not "
                            "urllib's default 'Python-urllib/3.x': the platform should know who is crawling.")
+    if profiles is not None and not isinstance(profiles, dict):
+        return verdict(False, f"Your crawler should return a dict {{profile path: name}}, not {type(profiles).__name__}.")
     if not entries:
-        default = [e for e in log.entries() if e.agent.startswith("Python-urllib")]
+        default = [e for e in log.entries() if e.agent.startswith("Python-urllib") and e.number >= since]
         if default:
             return verdict(False, f"No request arrived with User-Agent {agent!r}, but some came with urllib's default "
                                "'Python-urllib/...': pass headers={'User-Agent': AGENT} to every Request.")
@@ -55,6 +62,12 @@ def polite_crawler(site, agent: str) -> Feedback:
         who = opted[took_opted[0]].name if took_opted[0] in opted else f"the author of {took_opted[0]}"
         problems.append(f"you downloaded photos of {who}, who opted out (their page says noindex, noai): "
                         "skip a page whose <meta name=\"robots\"> or X-Robots-Tag header says so, and its photos")
+    for path in sorted(profiles or {}):
+        person = next((p for p in site.people if p.path == path and p.visibility != "public"), None)
+        if person is not None:
+            reason = "opted out (noindex, noai)" if person.visibility == "opted_out" else "is private (403)"
+            problems.append(f"your result lists {person.name} ({path}), who {reason}: leave such profiles out")
+            break
     took_private = sorted({_slug_of(e.path) for e in entries
                            if _slug_of(e.path) in private and not e.path.startswith("/people/")})
     if took_private:
@@ -195,7 +208,8 @@ def consent_filter(answer: object, records: list[dict] | None = None) -> Feedbac
 
 # ------------------------------------------------------------------------ exercise 3: a deletion request
 
-_WHO = re.compile(r"\b(my name is|i am|name:)\s+[A-Z][\w'-]+", re.IGNORECASE)
+# the lead-in in any case, then a capitalised name ("I am writing" is not a name)
+_WHO = re.compile(r"\b(?i:my name is|i am|name:)\s+[A-Z][\w'-]+")
 _WHAT_PHOTO = re.compile(r"\b(photo|photograph|image|picture)s?\b", re.IGNORECASE)
 _WHAT_DERIVED = re.compile(r"\b(embedding|vector|face ?print|face template|biometric|template|"
                            r"scan of face geometry|face geometry)s?\b", re.IGNORECASE)
@@ -254,7 +268,7 @@ def position_statement(text: object, sources: dict[str, str]) -> Feedback:
     URL appears in the text."""
     if not isinstance(text, str) or not text.strip():
         return verdict(False, "Write your statement as one string.")
-    cited = sorted(key for key, url in sources.items() if f"[{key}]" in text or url in text)
+    cited = sorted(key for key, url in sources.items() if f"[{key.lower()}]" in text.lower() or url in text)
     words = len(re.findall(r"\w+", text))
     problems = []
     if words < 80:
@@ -271,5 +285,6 @@ def position_statement(text: object, sources: dict[str, str]) -> Feedback:
                         "claims went up to 'over 30 billion'")
     if problems:
         return verdict(False, "Your statement: " + "; ".join(problems) + ".")
-    return verdict(True, f"A position, argued with {len(cited)} cited sources ({', '.join(cited)}). Now read one "
-                      "that argues the opposite and find its strongest point.")
+    return verdict(True, f"A position, argued with {len(cited)} cited sources ({', '.join(cited)}). This check reads "
+                      "the form only: make sure each source says what you cite it for. Then read a statement that "
+                      "argues the opposite and find its strongest point.")

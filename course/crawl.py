@@ -264,7 +264,7 @@ def platform_view(site, agent: str) -> str:
         f"answered requests: {len(answered)} (" + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + ")",
         f"refused as private (403): {sum(e.status == 403 for e in answered)}",
         f"album pages requested (robots.txt disallows them): {kinds['album pages']}",
-        f"photos of members who opted out: {opted_photos}",
+        f"photos from opted-out members' own pages and posts: {opted_photos}",
         f"far over the {per} requests per {seconds} s robots.txt asks for: {'yes' if burst else 'no'}",
         f"answered 429 Too Many Requests: {'yes' if len(answered) < len(entries) else 'never'}",
     ])

@@ -42,7 +42,8 @@ Robustness: paths with ``..``, backslashes or control characters are refused (40
 unknown paths get 404, unsupported methods 405, malformed request lines 400 (from
 ``http.server``); nothing is ever read from disk. The server stops on ``stop()``, at
 the end of a ``with`` block, when the Python process exits (daemon thread + atexit),
-or after ``time_limit`` seconds (15 minutes by default), whichever comes first.
+or after ``time_limit`` seconds (three hours by default, longer than a lesson), whichever comes first;
+``start()`` starts a stopped site again, with its log kept.
 
 Provenance: every face on the site is synthetic. Each ``<img>`` carries the seeds that
 drew it (``data-identity-seed``/``data-view-seed``, or the plural forms for group
@@ -82,7 +83,7 @@ REQUEST_RATE = (25, 1)
 #: The server refuses (429) a client above this many requests in any one second.
 RATE_LIMIT = 40
 RETRY_AFTER = 1  # seconds, sent in the Retry-After header of a 429
-DEFAULT_TIME_LIMIT = 15 * 60  # seconds
+DEFAULT_TIME_LIMIT = 3 * 60 * 60  # seconds: outlasts a double lesson, so no student meets a dead site
 BLOCKED_AGENT = "FaceHarvester"
 OPT_OUT_MARKERS = "noindex, noai, noimageai"
 
@@ -617,7 +618,8 @@ class SocialNetwork:
     def address(self) -> tuple[str, int]:
         """(host, port) the server listens on."""
         if self._server is None:
-            raise RuntimeError("the site is not running: use `with SocialNetwork(...) as site:` or site.start()")
+            raise RuntimeError("the site is not running (stopped, or past its time limit): site.start() starts it again, "
+                               "with its log kept; or use `with SocialNetwork(...) as site:`")
         return self._server.server_address[:2]
 
     @property

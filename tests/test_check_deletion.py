@@ -140,12 +140,13 @@ def test_membership_reading_when_the_run_does_not_support_the_expected_answer():
 
 # ------------------------------------------------------------------ exercise 4
 
-SHARDS = dict(deletions_per_day=20, n_train=1000, budget_samples_per_day=6000,
+# samples retrained to forget one person: falls with more shards, not in proportion (photos span shards)
+SHARDS = dict(deletions_per_day=20, samples_per_deletion=[1000, 520, 290, 160, 90], budget_samples_per_day=6000,
               shard_counts=[1, 2, 4, 8, 16], accuracies=[0.97, 0.96, 0.95, 0.93, 0.85], min_accuracy=0.9)
 
 
 def test_best_shard_count():
-    # 1000/4 = 250 x 20 = 5000 <= 6000; 1000/2 x 20 = 10000 is over budget.
+    # 4 shards: 290 x 20 = 5800 <= 6000; 2 shards: 520 x 20 = 10400 is over budget.
     assert check.best_shard_count(**SHARDS) == 4
     assert check.best_shard_count(**{**SHARDS, "budget_samples_per_day": 100}) is None
     assert check.best_shard_count(**{**SHARDS, "accuracies": [0.97, 0.96, 0.91, 0.95, 0.85]}) == 8
@@ -156,7 +157,7 @@ def test_best_shard_count():
     (2, False, "over the budget"),
     (1, False, "over the budget"),
     (16, False, "below the floor"),
-    (8, False, "also fit the budget and are more accurate"),
+    (8, False, "also fit the budget and the floor and are more accurate (95.0% against 93.0%)"),
     (3, False, "was not measured"),
     ("many", False, "Answer with one"),
     (None, False, "does work"),
@@ -164,6 +165,16 @@ def test_best_shard_count():
 def test_shard_choice(answer, ok, hint):
     feedback = check.shard_choice(answer, **SHARDS)
     assert bool(feedback) == ok and hint in feedback.message
+
+
+def test_shard_choice_points_to_more_shards_when_more_are_better():
+    feedback = check.shard_choice(4, **{**SHARDS, "accuracies": [0.97, 0.96, 0.91, 0.95, 0.85]})
+    assert not feedback and "8 shards also fit" in feedback.message and "fewer" not in feedback.message
+
+
+def test_shard_choice_on_a_tie_takes_fewer_shards():
+    feedback = check.shard_choice(8, **{**SHARDS, "accuracies": [0.97, 0.96, 0.95, 0.95, 0.85]})
+    assert not feedback and "on a tie, take fewer" in feedback.message
 
 
 def test_shard_choice_none_is_right_when_nothing_fits():

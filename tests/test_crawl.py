@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -113,6 +115,27 @@ def test_check_catches_a_crawler_that_is_polite_but_too_fast(site):
     assert not feedback and "requests in one second" in feedback.message
 
 
+def test_check_reads_the_crawlers_result_too(site, polite):
+    names = {path: profile.name for path, profile in polite.profiles.items()}
+    assert check.polite_crawler(site, crawl.POLITE_AGENT, names)
+    opted = site.members("opted_out")[0]
+    feedback = check.polite_crawler(site, crawl.POLITE_AGENT, {**names, opted.path: opted.name})
+    assert not feedback and f"your result lists {opted.name}" in feedback.message
+    assert "return a dict" in check.polite_crawler(site, crawl.POLITE_AGENT, list(names)).message
+
+
+def test_check_judges_only_the_latest_run(site):
+    agent = "SecondTry/1.0 (tests)"
+    opted = site.members("opted_out")[0]
+    crawl.fetch(site.url + "/robots.txt", agent)
+    crawl.fetch(site.url + f"/photos/{opted.slug}/0.jpg", agent)  # a first, careless attempt
+    assert "opted out" in check.polite_crawler(site, agent).message
+    since = len(site.log)
+    result = crawl.polite_crawl(site.url, agent=agent, photos=False)  # the corrected crawler, same name
+    names = {path: profile.name for path, profile in result.profiles.items()}
+    assert check.polite_crawler(site, agent, names, since=since)
+
+
 def test_check_catches_the_default_user_agent(site):
     feedback = check.polite_crawler(site, "Python-urllib/3.11")
     assert not feedback and "User-Agent" in feedback.message
@@ -190,6 +213,10 @@ def test_deletion_request_check():
     assert check.deletion_request(GOOD_LETTER.replace("Article 17 of the GDPR", "Illinois BIPA"))
     assert not check.deletion_request("Please delete my data.")
     assert not check.deletion_request(42)
+    nameless = re.sub(r"My name is [^.]*\.", "I am writing about my photos.", GOOD_LETTER)
+    assert nameless != GOOD_LETTER
+    feedback = check.deletion_request(nameless)
+    assert not feedback and "who you are" in feedback.message
 
 
 def test_position_statement_check():
@@ -199,6 +226,7 @@ def test_position_statement_check():
             "says, because the people in the photos never agreed and cannot realistically object. ") * 3
     good = body + "Regulators agreed: [ico] and [cnil]."
     assert check.position_statement(good, sources)
+    assert check.position_statement(body + "Regulators agreed: [ICO] and [Cnil].", sources)  # keys in any case
     one = check.position_statement(body + "See [ico].", sources)
     assert not one and "cites 1" in one.message
     neutral = ("Scraping is a practice with many aspects and there are views on each side of it. " * 6

@@ -284,3 +284,18 @@ def test_time_limit_stops_the_server_by_itself():
     assert not s.running
     with pytest.raises(OSError):
         socket.create_connection(address, timeout=2).close()
+
+
+def test_a_stopped_site_says_how_to_restart_and_keeps_its_log_when_restarted():
+    s = scrapelab.SocialNetwork(seed=2, n_people=5, time_limit=0.3).start()
+    crawl.fetch(s.url + "/robots.txt", "RestartTest/1.0")
+    for _ in range(50):  # at most 5 s
+        if not s.running:
+            break
+        time.sleep(0.1)
+    with pytest.raises(RuntimeError, match=r"site\.start\(\) starts it again"):
+        s.address
+    s.time_limit = 60
+    with s:  # start() again
+        assert crawl.fetch(s.url + "/robots.txt", "RestartTest/1.0").status == 200
+        assert [e.path for e in s.log.entries("RestartTest/1.0")] == ["/robots.txt"] * 2
