@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import (
     CorruptImageError,
@@ -65,7 +65,8 @@ def load_image(source: str | os.PathLike | bytes, *, convert: bool = False) -> n
             with Image.open(stream) as img:
                 _check_pixel_count(img.size, name)
                 img.load()
-                return _to_rgb_array(img, name, convert)
+                # phone photos are often stored sideways with an EXIF "rotate me" tag: apply it
+                return _to_rgb_array(ImageOps.exif_transpose(img), name, convert)
     except ImageInputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
@@ -112,16 +113,30 @@ def check_rgb_array(image: np.ndarray, *, name: str = "image") -> np.ndarray:
             "e.g. load_image(path, convert=True)."
         )
     if image.shape[2] != 3:
-        raise UnsupportedImageError(f"{name}: expected 3 colour channels, got {image.shape[2]}.")
+        channels_first = " It looks channels-first: use np.moveaxis(img, 0, -1)." if image.shape[0] in (3, 4) else ""
+        raise UnsupportedImageError(f"{name}: expected 3 colour channels last (H x W x 3), got shape "
+                                    f"{image.shape}.{channels_first}")
     if image.dtype != np.uint8:
-        hint = (
-            " It looks like a 0..1 float image: use (img * 255).round().astype(np.uint8)."
-            if np.issubdtype(image.dtype, np.floating)
-            else " For 16-bit data, scale to 0..255 first, e.g. (img >> 8).astype(np.uint8)."
-        )
-        raise UnsupportedImageError(f"{name}: expected dtype uint8, got {image.dtype}.{hint}")
+        raise UnsupportedImageError(f"{name}: expected dtype uint8, got {image.dtype}.{_dtype_hint(image)}")
     _check_pixel_count((image.shape[1], image.shape[0]), name)
     return np.ascontiguousarray(image)
+
+
+def _dtype_hint(image: np.ndarray) -> str:
+    """How to turn this non-uint8 array into 8-bit RGB, judged from its actual values (the dtype alone misleads)."""
+    if image.dtype == bool or not image.size:
+        return " Build an 8-bit RGB image (values 0..255) instead."
+    low, high = float(np.nanmin(image)), float(np.nanmax(image))
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return " It contains NaN or infinite values; fix those first."
+    if low >= 0 and high <= 1:
+        return " Its values lie in 0..1: use (img * 255).round().astype(np.uint8)."
+    if low >= 0 and high <= 255:
+        return " Its values already lie in 0..255: use np.clip(img, 0, 255).round().astype(np.uint8)."
+    if low >= 0 and high <= 65535 and np.issubdtype(image.dtype, np.integer):
+        return " Its values go up to 65535 (16-bit data): scale with (img >> 8).astype(np.uint8)."
+    return (f" Its values run from {low:g} to {high:g}: rescale to 0..255 first, "
+            "e.g. ((img - img.min()) / (img.max() - img.min()) * 255).round().astype(np.uint8).")
 
 
 def _check_pixel_count(size: tuple[int, int], name: str) -> None:

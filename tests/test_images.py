@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course import embed
+from course import embed, faces
 from course.errors import (
     CorruptImageError,
     ImageSizeError,
@@ -100,8 +100,13 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     [
         (np.zeros((64, 64), np.uint8), "greyscale"),
         (np.zeros((64, 64, 4), np.uint8), "RGBA"),
-        (np.zeros((64, 64, 3), np.float64), "0..1 float"),
-        (np.zeros((64, 64, 3), np.uint16), "16-bit"),
+        (np.full((64, 64, 3), 0.5), r"values lie in 0\.\.1: use \(img \* 255\)"),
+        (np.full((64, 64, 3), 200.0), r"already lie in 0\.\.255: use np\.clip"),
+        (np.full((64, 64, 3), 200, np.int64), r"already lie in 0\.\.255"),
+        (np.full((64, 64, 3), 60000, np.uint16), r"16-bit data\): scale with \(img >> 8\)"),
+        (np.full((64, 64, 3), -3.0), "rescale to 0..255"),
+        (np.zeros((64, 64, 3), bool), "8-bit RGB"),
+        (np.zeros((3, 64, 64), np.uint8), "channels-first"),
         (np.zeros((2, 64, 64, 3), np.uint8), "batch"),
         ([[0, 0, 0]], "numpy array"),
     ],
@@ -111,6 +116,19 @@ def test_wrong_arrays_get_specific_errors(array, message):
         check_rgb_array(array)
     with pytest.raises(UnsupportedImageError, match=message):
         embed.detect_faces(array)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    # a synthetic photo stored sideways with the EXIF tag "rotate 90 degrees clockwise to view" (6)
+    upright = faces.synthetic_faces(1, 1, seed=4, size=128).images[0]
+    sideways = Image.fromarray(np.rot90(upright))  # what a phone writes: pixels turned, tag set
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "phone.jpg"
+    sideways.save(path, quality=95, exif=exif)
+    loaded = load_image(path)
+    assert np.abs(np.asarray(sideways).astype(int) - upright.astype(int)).mean() > 20  # untransposed is far off
+    assert np.abs(loaded.astype(int) - upright.astype(int)).mean() < 8  # JPEG noise only
 
 
 def test_non_contiguous_array_is_made_safe_for_dlib(london_face):
