@@ -79,3 +79,23 @@ def test_synthetic_people_embed_and_keep_their_provenance():
     assert batch.found.mean() >= 0.7
     assert batch.provenance == people.provenance
     assert set(batch.failures) == set(np.flatnonzero(~batch.found).tolist())
+
+
+@pytest.mark.parametrize("upsample", [-1, 1.5, "1", True, 9])
+def test_bad_upsample_is_refused_before_dlib(london_face, upsample):
+    with pytest.raises(ValueError, match="upsample must be a whole number"):
+        embed.detect_faces(london_face[0], upsample=upsample)
+
+
+def test_a_large_photo_is_scanned_downscaled_and_boxes_come_back_in_its_own_pixels(monkeypatch):
+    face = faces.synthetic_faces(1, 1, seed=2).images[0]
+    (expected,) = embed.detect_faces(face)
+    canvas = np.full((900, 1200, 3), 200, np.uint8)
+    canvas[300:556, 500:756] = face  # a 256 px face pasted at (row 300, column 500)
+    # a budget this small forces a 2x downscale of the 1200 x 900 photo (HOG, one upsampling step)
+    monkeypatch.setitem(embed.DETECTION_PIXEL_BUDGET, "hog", 1_080_000)
+    (box,) = embed.detect_faces(canvas)
+    top, right, bottom, left = box
+    e_top, e_right, e_bottom, e_left = expected
+    assert abs(top - (300 + e_top)) <= 12 and abs(left - (500 + e_left)) <= 12
+    assert abs((bottom - top) - (e_bottom - e_top)) <= 20
