@@ -256,18 +256,26 @@ def fetch(name: str = "london", *, local_copy: str | os.PathLike | None = None, 
     """Make a consented set available offline, downloading it only if it is not already cached.
 
     ``local_copy`` (or the environment variable FACES_AT_SCALE_LONDON_DIR) points at a
-    folder that already holds the set, e.g. a copy an instructor handed out; its files
-    are checked against the registry instead of downloading anything. Every
-    downloaded file is checked against its sha256 before it is kept.
+    folder that already holds the set, e.g. a copy of a fetched cache that an instructor
+    handed out; its files are checked against the registry instead of downloading
+    anything. A file may be the original (``source_sha256``, what ``fetch`` downloads) or
+    the registered downscaled copy (``sha256``). Every downloaded file is checked
+    against its sha256 before it is kept.
     """
     entry = _entry(name, kind="download")
     rows = _consented_manifest(entry)
     local_copy = local_copy or os.environ.get(entry["local_copy_env"])
     if local_copy:
         folder = Path(local_copy)
-        bad = [r["file"] for r in rows if not (folder / r["file"]).exists() or sha256_file(folder / r["file"]) != r["sha256"]]
-        if bad:
-            raise DatasetError(f"{folder}: {len(bad)} file(s) missing or not matching the registry, e.g. {bad[:3]}.")
+        if not folder.is_dir():
+            raise DatasetError(f"{folder}: no such folder (set by local_copy or {entry['local_copy_env']}).")
+        missing = [r["file"] for r in rows if not (folder / r["file"]).exists()]
+        altered = [r["file"] for r in rows if r["file"] not in missing
+                   and sha256_file(folder / r["file"]) not in (r["sha256"], r["source_sha256"])]
+        if missing or altered:
+            raise DatasetError(f"{folder}: {len(missing)} file(s) missing (e.g. {missing[:2]}) and {len(altered)} "
+                               f"not matching the registry's checksums (e.g. {altered[:2]}); a copy must hold the "
+                               f"files as fetched or as registered, under the names in the manifest.")
         return folder
     folder = CACHE_DIR / name
     folder.mkdir(parents=True, exist_ok=True)

@@ -101,8 +101,13 @@ def test_local_copy_with_a_changed_file_is_refused(tmp_path, london_dir):
         (tmp_path / path.name).symlink_to(path)
     (tmp_path / "001_03_neutral.jpg").unlink()
     (tmp_path / "001_03_neutral.jpg").write_bytes(b"not the consented file")
-    with pytest.raises(DatasetError, match="1 file"):
+    with pytest.raises(DatasetError, match="0 file.s. missing .* and 1 not matching"):
         data.fetch("london", local_copy=tmp_path)
+    (tmp_path / "002_03_neutral.jpg").unlink()
+    with pytest.raises(DatasetError, match="1 file.s. missing"):
+        data.fetch("london", local_copy=tmp_path)
+    with pytest.raises(DatasetError, match="no such folder"):
+        data.fetch("london", local_copy=tmp_path / "nowhere")
 
 
 @pytest.fixture
@@ -129,11 +134,7 @@ def _small_registry(tmp_path, monkeypatch, london_dir, base_url, files):
         rows.append({"file": name, "sha256": hashlib.sha256((london_dir / name).read_bytes()).hexdigest(),
                      "source_path": name,
                      "source_sha256": hashlib.sha256((london_dir / name).read_bytes()).hexdigest()})
-    manifest = tmp_path / "london.csv"
-    with open(manifest, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    manifest = _write_manifest(tmp_path, rows)
     entries = data.registry()
     entries["london"].update(url_template=base_url + "/{path}", manifest="london.csv",
                              manifest_sha256=data.sha256_file(manifest))
@@ -142,6 +143,20 @@ def _small_registry(tmp_path, monkeypatch, london_dir, base_url, files):
     monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
     monkeypatch.delenv("FACES_AT_SCALE_LONDON_DIR", raising=False)
     return rows
+
+
+def _write_manifest(tmp_path, rows) -> Path:
+    manifest = tmp_path / "london.csv"
+    with open(manifest, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return manifest
+
+
+def _rewrite_manifest(tmp_path, rows) -> None:
+    """Change the small registry's manifest (after _small_registry) and register its new checksum."""
+    data.registry()["london"]["manifest_sha256"] = data.sha256_file(_write_manifest(tmp_path, rows))
 
 
 def test_download_is_verified_and_cached(tmp_path, monkeypatch, london_dir, local_server):
@@ -156,15 +171,22 @@ def test_download_is_verified_and_cached(tmp_path, monkeypatch, london_dir, loca
     assert len(faces_.paths) == 3 and faces_.provenance[2]["file"] == "002_03_neutral.jpg"
 
 
+def test_a_copy_of_a_fetched_cache_is_accepted_as_a_local_copy(tmp_path, monkeypatch, london_dir, local_server):
+    """fetch keeps the originals (source_sha256); an instructor hands out a copy of that folder."""
+    rows = _small_registry(tmp_path, monkeypatch, london_dir, local_server, ["001_03_neutral.jpg"])
+    rows[0]["sha256"] = "0" * 64  # the registered downscaled copy differs from the original
+    _rewrite_manifest(tmp_path, rows)
+    cache = data.fetch("london")
+    handed_out = tmp_path / "handed-out"
+    handed_out.mkdir()
+    (handed_out / "001_03_neutral.jpg").write_bytes((cache / "001_03_neutral.jpg").read_bytes())
+    assert data.fetch("london", local_copy=handed_out) == handed_out
+
+
 def test_download_with_wrong_checksum_keeps_nothing(tmp_path, monkeypatch, london_dir, local_server):
     rows = _small_registry(tmp_path, monkeypatch, london_dir, local_server, ["001_03_neutral.jpg"])
     rows[0]["source_path"] = "004_03_neutral.jpg"  # the server hands over a different person's file
-    manifest = tmp_path / "london.csv"
-    with open(manifest, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    data.registry()["london"]["manifest_sha256"] = data.sha256_file(manifest)
+    _rewrite_manifest(tmp_path, rows)
     with pytest.raises(DatasetError, match="does not match its registered sha256"):
         data.fetch("london")
     assert not (tmp_path / "cache" / "london" / "001_03_neutral.jpg").exists()
