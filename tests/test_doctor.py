@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_doctor_passes_on_a_working_install():
     result = subprocess.run([sys.executable, "-m", "course", "doctor"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("[ok]") == 5 and "All checks passed." in result.stdout
+    assert result.stdout.count("[ok]") == 6 and "All checks passed." in result.stdout
 
 
 def test_wrong_model_checksum_is_reported_with_a_fix(monkeypatch):
@@ -33,7 +33,34 @@ def test_broken_data_is_reported_and_fails_the_exit_code(monkeypatch, capsys):
     monkeypatch.setattr(data, "registry", lambda: entries)
     assert doctor.main() == 1
     out = capsys.readouterr().out
-    assert "[FAIL] course data" in out and "python -m course data build" in out
+    assert "[FAIL] course data" in out and "uv run python -m course data build synthetic-people" in out
+
+
+def test_a_check_that_crashes_is_reported_as_a_failure_and_the_earlier_ones_are_printed(monkeypatch, capsys):
+    def unreadable_registry():
+        raise ValueError("Expecting property name enclosed in double quotes: line 1 column 2")
+
+    monkeypatch.setattr(data, "registry", unreadable_registry)
+    assert doctor.main() == 1
+    out = capsys.readouterr().out
+    assert out.count("[ok]") == 5 and "[FAIL] course data: ValueError" in out and "git checkout -- data/" in out
+
+
+def test_missing_packages_are_named_with_the_way_to_the_right_environment(monkeypatch):
+    monkeypatch.setattr(doctor, "CORE_PACKAGES", ("numpy", "no_such_package_for_the_course"))
+    results = doctor.run(full=False)
+    assert [r.name for r in results] == ["Python", "core packages"]  # nothing after it can work
+    assert "no_such_package_for_the_course" in results[1].detail and "uv run" in results[1].fix
+
+
+def test_doctor_runs_without_numpy_and_says_why(tmp_path):
+    """A bare Python (no course packages): a diagnosis, not a traceback."""
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = bare / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    result = subprocess.run([str(python), "-m", "course", "doctor"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "[FAIL] core packages: cannot import numpy" in result.stdout and "Traceback" not in result.stderr
 
 
 def test_notebook_setup_check_is_silent_when_all_is_well(capsys):
@@ -44,4 +71,4 @@ def test_notebook_setup_check_is_silent_when_all_is_well(capsys):
 def test_unsupported_python_is_reported(monkeypatch):
     monkeypatch.setattr(doctor, "SUPPORTED_PYTHON", ((3, 99), (3, 99)))
     check = doctor.check_python()
-    assert not check.ok and "uv python install" in check.fix
+    assert not check.ok and "uv run" in check.fix and "environment.yml" in check.fix
