@@ -13,16 +13,11 @@ Screenshots go to ``test-artifacts/browser/`` (git-ignored). Without /usr/bin/ch
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from lab_server import jupyterlab
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,7 +30,7 @@ SITE_LESSON = "02_embeddings"
 EXPECTED_TEXT = ["[ok] round trip", "✅"]
 
 #: Upper bounds for each wait (seconds): the slowest is running lesson 00 on a busy 2-core machine.
-SERVER_START, PAGE_LOAD, RUN_ALL = 60, 90, 420
+PAGE_LOAD, RUN_ALL = 90, 420
 
 #: JavaScript: the kernel has started and is idle (the status bar reads "Python 3 (ipykernel) | Idle").
 KERNEL_IDLE = """() => Array.from(document.querySelectorAll('.jp-StatusBar-Widget'))
@@ -55,12 +50,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on 127.0.0.1 serving a copy of lesson 00 without its outputs: yields its base URL and token."""
@@ -78,40 +67,9 @@ def lab(tmp_path_factory):
         settings = home / "settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         settings.parent.mkdir(parents=True, exist_ok=True)
         settings.write_text(json.dumps(values))
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
-    port, token = _free_port(), secrets.token_hex(16)
-    command = [
-        sys.executable, "-m", "jupyter", "lab", "--allow-root", "--ServerApp.open_browser=False",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={home / 'work'}",
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
-    ]
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen(command, cwd=home / "work", env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not start in {SERVER_START} s:\n{(home / 'server.log').read_text()}")
-            time.sleep(0.5)
+    with jupyterlab(["jupyter", "lab", f"--ServerApp.root_dir={home / 'work'}", "--LabApp.extension_manager=readonly"],
+                    cwd=home / "work", home=home) as (url, token):
         yield url, token
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture(scope="module")

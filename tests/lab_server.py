@@ -1,0 +1,63 @@
+"""A JupyterLab server for tests, on 127.0.0.1 with its own port, token and Jupyter settings."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+SERVER_START = 90  # seconds: a cold start on a loaded 2-core machine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def jupyterlab(args: list[str], *, cwd: Path, home: Path, extra_env: dict | None = None):
+    """Run ``python -m jupyter lab ...`` (``args`` start with "jupyter", "lab") and yield (url, token).
+
+    Adds only what a test needs: no browser, a free port, a token, no news or update checks,
+    and Jupyter's config, runtime, settings and workspace folders under ``home``."""
+    port, token = free_port(), secrets.token_hex(16)
+    command = [sys.executable, "-m", *args, "--allow-root", "--ServerApp.open_browser=False",
+               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+               f"--IdentityProvider.token={token}", "--LabApp.news_url=",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+               **(extra_env or {}))
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"JupyterLab did not start in {SERVER_START} s:\n{(home / 'server.log').read_text()}")
+            time.sleep(0.5)
+        yield url, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+        log.close()
