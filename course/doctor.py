@@ -1,12 +1,13 @@
 """``python -m course doctor``: is this machine ready for the course?
 
 Checks, in order: the Python version, the core packages, dlib, the recogniser's
-model files, a full round trip (generate a synthetic face, find it, embed it), and
-the checksums of the committed data. Each failed check comes with the specific fix;
-a check that crashes is reported as a failure, never as a traceback. Only the
-standard library is imported up front, so the doctor also runs (and explains) in
-an environment where the course's packages are missing. Every notebook's setup cell
-calls :func:`check_setup`, which says nothing when all is well.
+model files, a full round trip (generate a synthetic face, find it, embed it), that
+the embedding cache can be written, and the checksums of the committed data. Each
+failed check comes with the specific fix; a check that crashes is reported as a
+failure, never as a traceback. Only the standard library is imported up front, so
+the doctor also runs (and explains) in an environment where the course's packages
+are missing. Every notebook's setup cell calls :func:`check_setup`, which says
+nothing when all is well.
 """
 
 from __future__ import annotations
@@ -122,6 +123,21 @@ def check_round_trip() -> Check:
     return Check("round trip", True, "synthetic face -> HOG box -> 128-d vector")
 
 
+def check_cache() -> Check:
+    """The embedding cache folder (data/cache, or FACES_AT_SCALE_CACHE) can be written."""
+    from . import embed
+
+    probe = embed.CACHE_DIR / ".doctor-write-test"
+    try:
+        embed.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as err:
+        return Check("embedding cache", False, f"cannot write to {embed.CACHE_DIR} ({err})",
+                     "Set FACES_AT_SCALE_CACHE to a folder you can write to, or unset it to use data/cache.")
+    return Check("embedding cache", True, str(embed.CACHE_DIR))
+
+
 def check_data() -> Check:
     from . import data
 
@@ -144,7 +160,7 @@ def run(*, full: bool = True, on_result: Callable[[Check], None] | None = None) 
     steps: list[tuple[str, Callable[[], Check]]] = [
         ("Python", check_python), ("core packages", check_packages), ("dlib", check_dlib),
         ("model files", lambda: check_models(full=full)), ("round trip", check_round_trip),
-        ("course data", check_data),
+        ("embedding cache", check_cache), ("course data", check_data),
     ]
     results = []
     for name, step in steps:

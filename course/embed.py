@@ -157,6 +157,9 @@ def embed_batch(
     Images that do not give exactly one face are recorded in ``failures`` rather than
     raising, because how often detection fails is itself something the lessons measure.
     """
+    if isinstance(images, np.ndarray) and images.ndim == 3:
+        raise ValueError(f"embed_batch got one image of shape {images.shape}, not a batch: wrap it in a list "
+                         "([image], [record]) or use encode_face(image, record).")
     if len(images) != len(provenance):
         raise ValueError(f"{len(images)} images but {len(provenance)} provenance records.")
     for i, record in enumerate(provenance):
@@ -214,7 +217,11 @@ def _cache_read(key: str) -> np.ndarray | None:
 
 
 def _cache_write(key: str, record: np.ndarray) -> None:
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = CACHE_DIR / f"{key}.{os.getpid()}.tmp.npy"
-    np.save(tmp, record)
-    tmp.replace(CACHE_DIR / f"{key}.npy")
+    try:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = CACHE_DIR / f"{key}.{os.getpid()}.tmp.npy"
+        np.save(tmp, record)
+        tmp.replace(CACHE_DIR / f"{key}.npy")
+    except OSError as err:
+        raise OSError(f"cannot write the embedding cache in {CACHE_DIR} ({err}): set FACES_AT_SCALE_CACHE to a "
+                      "folder you can write to, or pass cache=False") from None

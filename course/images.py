@@ -77,6 +77,8 @@ def load_image(source: str | os.PathLike | bytes, *, convert: bool = False) -> n
         ) from None
     except FileNotFoundError:
         raise
+    except IsADirectoryError:
+        raise NotAnImageError(f"{name}: is a folder, not an image file.") from None
     except (OSError, SyntaxError, ValueError) as err:
         raise CorruptImageError(f"{name}: the image data is damaged or truncated ({err}).") from None
     finally:

@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from course import data, doctor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_doctor_passes_on_a_working_install():
     result = subprocess.run([sys.executable, "-m", "course", "doctor"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("[ok]") == 6 and "All checks passed." in result.stdout
+    assert result.stdout.count("[ok]") == 7 and "All checks passed." in result.stdout
 
 
 def test_wrong_model_checksum_is_reported_with_a_fix(monkeypatch):
@@ -43,7 +46,19 @@ def test_a_check_that_crashes_is_reported_as_a_failure_and_the_earlier_ones_are_
     monkeypatch.setattr(data, "registry", unreadable_registry)
     assert doctor.main() == 1
     out = capsys.readouterr().out
-    assert out.count("[ok]") == 5 and "[FAIL] course data: ValueError" in out and "git checkout -- data/" in out
+    assert out.count("[ok]") == 6 and "[FAIL] course data: ValueError" in out and "git checkout -- data/" in out
+
+
+def test_an_unwritable_embedding_cache_is_reported(tmp_path, monkeypatch):
+    from course import embed
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setattr(embed, "CACHE_DIR", not_a_folder / "embeddings")
+    check = doctor.check_cache()
+    assert not check.ok and "FACES_AT_SCALE_CACHE" in check.fix
+    with pytest.raises(OSError, match="FACES_AT_SCALE_CACHE"):
+        embed._cache_write("key", np.zeros(5 + embed.EMBEDDING_DIM))
 
 
 def test_missing_packages_are_named_with_the_way_to_the_right_environment(monkeypatch):

@@ -65,6 +65,8 @@ def test_batch_refuses_missing_provenance_before_any_work(london_face):
         embed.embed_batch([image, image], [record, {}], progress=False, cache=False)
     with pytest.raises(ValueError, match="2 images but 1 provenance"):
         embed.embed_batch([image, image], [record], progress=False, cache=False)
+    with pytest.raises(ValueError, match="one image of shape .* wrap it in a list"):
+        embed.embed_batch(image, [record], progress=False, cache=False)
 
 
 def test_unknown_detector_is_refused(london_face):

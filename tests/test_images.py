@@ -43,6 +43,11 @@ def test_non_image_file_is_refused(tmp_path):
         load_image(path)
 
 
+def test_a_folder_is_not_an_image(tmp_path):
+    with pytest.raises(NotAnImageError, match="is a folder"):
+        load_image(tmp_path)
+
+
 def test_truncated_jpeg_is_refused(tmp_path, london_dir):
     payload = (london_dir / "001_03_neutral.jpg").read_bytes()
     path = tmp_path / "truncated.jpg"
