@@ -218,7 +218,8 @@ def threshold_for_target_fmr(answer: object, impostor: np.ndarray, target_fmr: f
         return verdict(False, f"Your threshold {value:.3f} lets through {admitted} of {len(impostor):,} impostor pairs "
                            f"({admitted / len(impostor):.3%}); the target {target_fmr:.2%} allows at most {allowed}. "
                            "A pair at exactly the threshold counts as a match (distance <= threshold), so the "
-                           f"threshold must sit just below the {allowed + 1}th smallest impostor distance.")
+                           f"threshold must sit just below impostor distance number {allowed + 1}, counting up from "
+                           "the smallest.")
     if admitted < 0.9 * allowed or (allowed == 0 and value < best - 0.02):
         return verdict(False, f"Safe ({admitted} of the {allowed} allowed impostor pairs get through), but lower than "
                            f"needed: the largest threshold meeting the target is about {best:.3f}. A lower one only "
