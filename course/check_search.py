@@ -30,8 +30,12 @@ def _as_index_array(answer: object) -> np.ndarray | None:
 # ------------------------------------------------------------------------ exercise 1
 
 
-def top_k(answer: object, gallery: np.ndarray, query: np.ndarray, k: int) -> Feedback:
-    """Exercise 1: the positions of the ``k`` gallery rows nearest to ``query``, nearest first."""
+def top_k(answer: object, gallery: np.ndarray, query: np.ndarray, k: int, *,
+          gallery_ids: np.ndarray | None = None) -> Feedback:
+    """Exercise 1: the positions of the ``k`` gallery rows nearest to ``query``, nearest first.
+
+    ``gallery_ids`` (the person in each row) lets the check recognise person IDs returned
+    in place of row positions."""
     expected_distances, expected = (row[0] for row in exact_search(gallery, query, k))
     if answer is None:
         return verdict(False, "Your function returned None: did you forget `return`?")
@@ -70,6 +74,9 @@ def top_k(answer: object, gallery: np.ndarray, query: np.ndarray, k: int) -> Fee
     if np.allclose(np.sort(mine)[::-1], all_distances[ranking[::-1][:k]], atol=1e-5):
         return verdict(False, "These are the k *farthest* faces: the nearest have the *smallest* distance "
                            "(argmin, or the start of an ascending sort; not argmax).")
+    if gallery_ids is not None and np.array_equal(answer, np.asarray(gallery_ids)[expected]):
+        return verdict(False, "These are the *people* (gallery_ids) of the nearest faces, not their row positions: "
+                           "return the positions; anyone can look the people up afterwards with gallery_ids[...].")
     if len(np.unique(answer)) < k:
         return verdict(False, "Some positions appear twice: each gallery row can be a neighbour only once.")
     if is_nearest_first(k):  # equal distances (ties) count as equally good answers

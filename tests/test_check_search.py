@@ -66,6 +66,15 @@ def test_top_k_names_typical_mistakes(gallery_and_query, capsys, mistake, words)
     assert out.startswith("❌") and words in out, out
 
 
+def test_top_k_recognises_person_ids_returned_for_positions(gallery_and_query):
+    gallery, query = gallery_and_query
+    gallery_ids = np.arange(len(gallery)) // 5  # five photos per person, as in the lesson's gallery
+    people = gallery_ids[np.argsort(_distances(gallery, query))[:10]]
+    feedback = check_search.top_k(people, gallery, query, 10, gallery_ids=gallery_ids)
+    assert not feedback and "*people*" in feedback.message
+    assert check_search.top_k(np.argsort(_distances(gallery, query))[:10], gallery, query, 10, gallery_ids=gallery_ids)
+
+
 # ---------------------------------------------------------------- exercise 2: n_probe
 
 
