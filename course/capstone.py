@@ -264,6 +264,8 @@ class VendorService:
         held_out: person number -> data-set row of one photo of theirs that was *not* enrolled
             (a "new photo" to search with).
         seed: the seed the service was built with.
+        restores_since_delete: restore_backup() calls since the last delete() (lets an exercise
+            check tell a re-run cell from a first run).
     """
 
     service: FaceService
@@ -273,6 +275,7 @@ class VendorService:
     gallery: dict[int, tuple[str, str | None]]
     held_out: dict[int, tuple[str, int]]
     seed: int
+    restores_since_delete: int = 0
 
     def search(self, embedding, k: int = 5) -> list[Candidate]:
         """The vendor's search: up to ``k`` enrolled photos within the threshold, nearest first."""
@@ -288,6 +291,7 @@ class VendorService:
     def delete(self, person: int) -> str:
         """The vendor's deletion procedure. Returns the confirmation the vendor sends the person."""
         self.service.delete(int(person), **self.config.delete_options)
+        self.restores_since_delete = 0
         return (f"Your request has been completed: all data of person {int(person)} has been permanently "
                 f"deleted from {VENDOR_NAME}.")
 
@@ -298,6 +302,7 @@ class VendorService:
     def restore_backup(self, backup: int = -1) -> None:
         """The vendor's disaster-recovery procedure: restore a backup (the latest by default)."""
         self.service.restore(backup, replay_deletions=self.config.restore_replays_deletions)
+        self.restores_since_delete += 1
 
     def ingest(self, base_url: str, *, max_requests: int = 80) -> IngestionReport:
         """Run the vendor's crawler against a local scrape-lab site (see :class:`IngestionCrawler`)."""

@@ -8,6 +8,7 @@ also be used in tests.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,13 @@ def rerendered_image(answer: object, index: int, people) -> Feedback:
                        "record['identity_seed'] and record['view_seed'] with the data set's size and max_yaw.")
 
 
+#: A positive statement of agreement, not negated ("I do not agree" does not count).
+_AGREES = re.compile(r"(?<!not )(?<!n't )\b(i agree|i consent|i give (my )?(consent|permission)|i allow|i permit|"
+                     r"i am happy for|i'm happy for)\b")
+_NO_WAY_OUT = re.compile(r"\b(cannot|can't|can not|will never|must never|may never|won't)\s+(ever\s+)?(be\s+)?"
+                         r"(deleted|erased|withdrawn|withdraw)\b|\bwaive")
+
+
 def consent_record(answer: object) -> Feedback:
     """Lesson 00: is this an own-photo provenance record whose consent text would let someone judge its scope?"""
     from .errors import ProvenanceError
@@ -80,13 +88,16 @@ def consent_record(answer: object) -> Feedback:
         return verdict(False, str(err).splitlines()[0] + " Build it with course.provenance.own_photo(...).")
     if record["source"] != "own_photo":
         return verdict(False, f"This is a {record['source']} record; the exercise asks for your own photo (own_photo).")
+    if not isinstance(record["consent"], str):
+        return verdict(False, "record['consent'] should be the text the person agreed to, in their words.")
     text = record["consent"].lower()
-    refusals = ("not agree", "n't agree", "not consent", "n't consent", "refuse", "never be deleted",
-                "cannot withdraw", "can't withdraw", "cannot be withdrawn", "not be deleted")
-    if any(phrase in text for phrase in refusals):
-        return verdict(False, "The text reads as a refusal, or as consent with no way out. A consent record states "
-                           "what the person *agrees* to, and how they can withdraw and have the data deleted. "
-                           "(This check looks for key phrases; it cannot read every sentence the way a person would.)")
+    caveat = " (This check looks for key phrases; it cannot read every sentence the way a person would.)"
+    if not _AGREES.search(text):
+        return verdict(False, "The text does not say what the person agrees to (e.g. 'I agree that ...'): as "
+                           "written it reads as a refusal, or as no answer at all." + caveat)
+    if _NO_WAY_OUT.search(text):
+        return verdict(False, "The text takes away the way out (no withdrawal, or data that can never be deleted): "
+                           "consent must stay revocable." + caveat)
     missing = []
     if not any(word in text for word in ("embedding", "face recognition", "recognition", "biometric", "faceprint")):
         missing.append("what will be done with the face (computing a face embedding is biometric processing)")
@@ -172,11 +183,13 @@ def eer(answer: object, genuine: np.ndarray, impostor: np.ndarray, *, other_spli
     except (TypeError, ValueError):
         return verdict(False, f"Expected a number (the EER as a fraction), got {type(answer).__name__}. "
                            "If your function returns (eer, threshold), pass only the first element.")
+    if not np.isfinite(value):
+        return verdict(False, f"Your EER is {value}: check for a division by zero or an empty array.")
     # different correct sweeps (every observed distance, a fine grid, interpolation) agree to ~1e-4
     tolerance = max(0.002, 0.05 * expected)
     if other_split is not None:
         other = equal_error_rate(*other_split)[0]
-        if abs(value - other) <= tolerance and abs(value - other) < abs(value - expected):
+        if abs(value - other) <= 3e-4 and abs(value - other) < abs(value - expected):
             return verdict(False, f"That is the EER of the other split ({other:.3f}): compute it on the distances "
                                "you were given.")
     if abs(value - expected) <= tolerance:
@@ -207,6 +220,8 @@ def threshold_for_target_fmr(answer: object, impostor: np.ndarray, target_fmr: f
         value = float(answer)
     except (TypeError, ValueError):
         return verdict(False, f"Expected a threshold (a distance), got {type(answer).__name__}.")
+    if not np.isfinite(value):
+        return verdict(False, f"Your threshold is {value}: a threshold is a finite distance.")
     allowed = int(np.floor(target_fmr * len(impostor) + 1e-9))
     admitted = int(np.sum(impostor <= value))
     if other_impostor is not None:
@@ -215,7 +230,7 @@ def threshold_for_target_fmr(answer: object, impostor: np.ndarray, target_fmr: f
             return verdict(False, f"{value:.3f} is the threshold the *other* split would choose. Choose it on the split "
                                "named in the exercise; seeing what it does on the other people is the point.")
     if admitted > allowed:
-        return verdict(False, f"Your threshold {value:.3f} lets through {admitted} of {len(impostor):,} impostor pairs "
+        return verdict(False, f"Your threshold {value:.5f} lets through {admitted} of {len(impostor):,} impostor pairs "
                            f"({admitted / len(impostor):.3%}); the target {target_fmr:.2%} allows at most {allowed}. "
                            "A pair at exactly the threshold counts as a match (distance <= threshold), so the "
                            f"threshold must sit just below impostor distance number {allowed + 1}, counting up from "
@@ -226,6 +241,18 @@ def threshold_for_target_fmr(answer: object, impostor: np.ndarray, target_fmr: f
                            "rejects more genuine pairs.")
     return verdict(True, f"Threshold {value:.3f} lets through {admitted} of {len(impostor):,} impostor pairs "
                       f"({admitted / len(impostor):.3%}, target {target_fmr:.2%}).")
+
+
+_NEGATION = re.compile(r"\b(not|never|no|nor|isn't|doesn't|don't|won't|cannot)\b|n't\b")
+
+
+def _asserted(phrase: str, text: str) -> bool:
+    """``phrase`` occurs in ``text`` without a negation among the four words before it."""
+    for match in re.finditer(re.escape(phrase), text):
+        before = " ".join(text[: match.start()].split()[-4:])
+        if not _NEGATION.search(before):
+            return True
+    return False
 
 
 MODEL_EXPLANATION = (
@@ -245,15 +272,18 @@ def global_threshold_explanation(answer: object) -> Feedback:
     text = answer.lower()
     compare = f" This check only looks for key ideas; compare your wording with a model answer: {MODEL_EXPLANATION}"
     misconception = ("same false match rate", "same fmr", "same error rate", "fair by construction",
-                     "equally fair", "equal false match", "treats everyone equally")
-    if any(phrase in text for phrase in misconception):
+                     "equally fair", "equal false match", "treats everyone equally", "fair to everyone",
+                     "fair to all", "shared evenly", "same for every group", "burden is the same",
+                     "no group is wrongly flagged more", "same risk")
+    if any(_asserted(phrase, text) for phrase in misconception):
         return verdict(False, "Your answer says one threshold gives every group the same error rate. It gives the same "
                            "*cut-off*, not the same rate: look at the table above, where one threshold gives the "
                            "two groups very different false match rates." + compare)
     ideas = {
         "that impostor distances differ between groups (some groups' different people look closer to the model)":
             ("closer", "smaller distance", "more similar", "less varied", "distribution", "packed", "resembl",
-             "alike", "nearer", "close together"),
+             "alike", "nearer", "close together", "near each other", "like each other", "look more like",
+             "harder to tell apart", "similar"),
         "that the threshold is one number for everyone":
             ("one threshold", "single threshold", "global", "same threshold", "cut-off", "cutoff", "one number",
              "for everyone", "for all groups", "same number"),

@@ -166,6 +166,10 @@ def deletion_residue(answer: object, vendor, person: int, probe, *, people=None,
     if unknown:
         return verdict(False, f"{sorted(unknown)} are not store names; the stores are those service.find(person) lists: "
                            f"{', '.join(_store_names())}.")
+    if vendor.restores_since_delete > 1:
+        return verdict(False, "The vendor has been restored more than once since the deletion, so this scan saw the "
+                           "data the first restore brought back (was this cell run twice?). Run the deletion cell "
+                           "(Task 2's first code cell) again, then this one.")
     problems = []
     if not stores:
         problems.append("you found no residue: the vendor's confirmation is a claim, not evidence. Scan the stores "
@@ -175,10 +179,6 @@ def deletion_residue(answer: object, vendor, person: int, probe, *, people=None,
         if cleaned:
             problems.append(f"{cleaned} really were cleaned (service.find counts 0 there just after the deletion): "
                             "list only stores that still hold something")
-            if any(vendor.service.find(person).get(store) for store in cleaned):
-                problems.append("if you ran this cell twice, the second scan saw the service *after* your first "
-                                "restore had brought the data back: run the deletion cell (Task 2's first code "
-                                "cell) again, then this one")
         missed = sorted(expected - stores)
         hints = {"index": "the index still stores their vectors, tombstoned: search skips them, but find() counts "
                           "what is physically stored",

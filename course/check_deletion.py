@@ -224,15 +224,18 @@ def shard_choice(answer: object, *, deletions_per_day: float, samples_per_deleti
     if answer is None:
         return verdict(False, "Some shard count does work: compute the daily cost of each and compare.")
     try:
-        answer = int(answer)
+        whole = not isinstance(answer, bool) and float(answer) == int(answer)
     except (TypeError, ValueError):
+        whole = False
+    if not whole:
         return verdict(False, f"Answer with one of the measured shard counts {shard_counts}.")
+    answer = int(answer)
     if answer not in accuracy:
         return verdict(False, f"{answer} was not measured; choose one of {shard_counts}.")
     cost = deletions_per_day * per_deletion[answer]
     if cost > budget_samples_per_day:
-        return verdict(False, f"With {answer} shard(s) forgetting one person retrains {per_deletion[answer]:,.0f} "
-                           f"samples: {cost:,.0f} a day, over the budget of {budget_samples_per_day:,.0f}. "
+        return verdict(False, f"With {answer} shard(s) forgetting one person retrains {per_deletion[answer]:,.1f} "
+                           f"samples on average: {cost:,.0f} a day, over the budget of {budget_samples_per_day:,.0f}. "
                            "More shards make each deletion cheaper.")
     if accuracy[answer] < min_accuracy:
         return verdict(False, f"{answer} shards fit the budget, but accuracy falls to {accuracy[answer]:.1%}, "

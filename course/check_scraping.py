@@ -8,6 +8,7 @@ timings or counts that vary between runs, so notebook outputs stay reproducible.
 from __future__ import annotations
 
 import re
+import urllib.parse
 import urllib.robotparser
 
 from . import scrapelab
@@ -62,7 +63,8 @@ def polite_crawler(site, agent: str, profiles: object = None, *, since: int = 0)
         who = opted[took_opted[0]].name if took_opted[0] in opted else f"the author of {took_opted[0]}"
         problems.append(f"you downloaded photos of {who}, who opted out (their page says noindex, noai): "
                         "skip a page whose <meta name=\"robots\"> or X-Robots-Tag header says so, and its photos")
-    for path in sorted(profiles or {}):
+    for key in sorted(profiles or {}):
+        path = urllib.parse.urlsplit(key).path if "://" in str(key) else str(key)  # full URLs count too
         person = next((p for p in site.people if p.path == path and p.visibility != "public"), None)
         if person is not None:
             reason = "opted out (noindex, noai)" if person.visibility == "opted_out" else "is private (403)"
@@ -208,8 +210,11 @@ def consent_filter(answer: object, records: list[dict] | None = None) -> Feedbac
 
 # ------------------------------------------------------------------------ exercise 3: a deletion request
 
-# the lead-in in any case, then a capitalised name ("I am writing" is not a name)
-_WHO = re.compile(r"\b(?i:my name is|i am|name:)\s+[A-Z][\w'-]+")
+# "my name is ..." / "name: ...", or "I am" / "I'm" or a sign-off followed by a capitalised first and last
+# name ("I am writing" and "I am Concerned about" are not names), or a name alone on the last line
+_WHO = re.compile(r"(?i:\bmy name is|\bname:)\s+\w+"
+                  r"|\b(?i:i am|i'm|i’m|sincerely|regards|signed)[,:]?\s+[A-Z][\w'-]+\s+[A-Z][\w'-]+"
+                  r"|\n\s*[A-Z][\w'-]+\s+[A-Z][\w'-]+[.\s]*$")
 _WHAT_PHOTO = re.compile(r"\b(photo|photograph|image|picture)s?\b", re.IGNORECASE)
 _WHAT_DERIVED = re.compile(r"\b(embedding|vector|face ?print|face template|biometric|template|"
                            r"scan of face geometry|face geometry)s?\b", re.IGNORECASE)
@@ -258,7 +263,7 @@ def deletion_request(letter: object) -> Feedback:
 
 _STANCE = re.compile(r"\b(I argue|I believe|I think|in my view|my position|I hold|I conclude|we should|"
                      r"should not|shouldn't|should|must not|must|ought)\b", re.IGNORECASE)
-_UNCONFIRMED = re.compile(r"\b(50|60)\s*(\+\s*)?billion\b", re.IGNORECASE)
+_UNCONFIRMED = re.compile(r"(?<![\d.,])(50|60)\s*(\+\s*)?billion\s+(images|photos|faces|pictures)", re.IGNORECASE)
 
 
 def position_statement(text: object, sources: dict[str, str]) -> Feedback:

@@ -6,7 +6,8 @@ version replaces every such region with a stub that raises
 ``NotImplementedError("Exercise: ...")``, clears every code cell's outputs (later
 outputs, such as a capstone's model report or a plot of the calibrated threshold,
 would give the answers away), removes the ``<details>`` blocks of notes for
-instructors (model answers, debate arguments), and keeps everything else as it is.
+instructors (model answers, debate arguments) and the saved state of widgets, and
+keeps everything else as it is.
 Generating twice gives identical files.
 """
 
@@ -49,6 +50,7 @@ def stub_source(source: str, exercise: str) -> str:
 def student_notebook(notebook: dict) -> dict:
     """The student version of one notebook (a dict in nbformat 4 JSON form)."""
     student = copy.deepcopy(notebook)
+    student.get("metadata", {}).pop("widgets", None)  # saved slider positions from the instructor's run
     exercise = "see the instructions above"
     for cell in student["cells"]:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]

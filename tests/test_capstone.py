@@ -181,14 +181,19 @@ def test_deletion_check(people, groups, person, capsys):
     assert "tombstoned" in search_only.message
     cleaned = check.deletion_residue({**right, "stores_with_residue": right["stores_with_residue"] + ["photos"]},
                                      vendor, person, probe, **kw)
-    assert "really were cleaned" in cleaned.message and "ran this cell twice" not in cleaned.message
+    assert "really were cleaned" in cleaned.message and "run twice" not in cleaned.message
     assert "not store names" in check.deletion_residue({**right, "stores_with_residue": ["disk"]},
                                                        vendor, person, probe, **kw).message
-    # the exercise cell run a second time: its scan now sees the service after the first run's restore
+    # the exercise cell (scan, restore, check) run once, then a second time
     vendor.restore_backup()
+    assert check.deletion_residue(right, vendor, person, probe, **kw)
     rescanned = sorted(store for store, n in vendor.service.find(person).items() if n)
+    vendor.restore_backup()
     again = check.deletion_residue({**right, "stores_with_residue": rescanned}, vendor, person, probe, **kw)
-    assert not again and "ran this cell twice" in again.message
+    assert not again and "run twice" in again.message and "really were cleaned" not in again.message
+    vendor.delete(person)  # the deletion cell again, then the exercise cell: right once more
+    vendor.restore_backup()
+    assert check.deletion_residue(right, vendor, person, probe, **kw)
 
 
 def test_crawler_check(site, capsys):

@@ -146,6 +146,10 @@ def test_eer_right_and_typical_wrong_answers(distances):
     # an answer off by a few thousandths is a different quantity, not rounding
     assert not check.eer(value + 0.01, genuine, impostor)
     assert check.eer(value + 0.0005, genuine, impostor)
+    # this split's EER, off: not mistaken for the other split unless it really is that value
+    near_other = check.eer(other + 0.001, genuine, impostor, other_split=(other_genuine, other_impostor))
+    assert "other split" not in near_other.message
+    assert "division by zero" in check.eer(float("nan"), genuine, impostor).message
 
 
 def test_threshold_for_target_fmr(distances):
@@ -186,9 +190,39 @@ def test_global_threshold_explanation():
     feedback = check.global_threshold_explanation(wrong)
     assert not feedback and "not the same rate" in feedback.message
     assert check.MODEL_EXPLANATION in feedback.message
+    fair = ("Even if the faces of some groups sit closer together for the model, one global threshold is fair to "
+            "everyone: the risk of a false match is shared evenly and no group is wrongly flagged more than another.")
+    assert "not the same rate" in check.global_threshold_explanation(fair).message
+    negated = ("Different people from some groups look more like each other to the model. One cut-off for every "
+               "search does not give the same FMR to every group: many more innocent people from those groups "
+               "get flagged.")
+    assert check.global_threshold_explanation(negated)
 
 
-def test_consent_record_refuses_a_refusal():
-    refusal = "I do NOT agree to face recognition. My photo must never be deleted and never used in this course."
-    feedback = check.consent_record(provenance.own_photo("Ada Example", refusal))
-    assert not feedback and "refusal" in feedback.message
+@pytest.mark.parametrize("text", [
+    "I do NOT agree to face recognition. My photo must never be deleted and never used in this course.",
+    "I disagree with my photo being used for a face embedding in this course; delete it if you can.",
+    "I object to face recognition of my photo in this course exercise. Delete it.",
+    "No, I do not give permission for a face embedding of my photo in this course. Withdraw and delete it.",
+])
+def test_consent_record_refuses_a_refusal(text):
+    feedback = check.consent_record(provenance.own_photo("Ada Example", text))
+    assert not feedback and "does not say what the person agrees to" in feedback.message
+
+
+def test_consent_record_refuses_consent_without_a_way_out():
+    text = GOOD_CONSENT + " It cannot ever be deleted; I waive the right to withdraw."
+    feedback = check.consent_record(provenance.own_photo("Ada Example", text))
+    assert not feedback and "way out" in feedback.message
+
+
+def test_consent_record_that_says_what_is_not_covered_passes():
+    text = (GOOD_CONSENT + " I do not agree to any other use. I can refuse further use at any time, and nothing "
+            "will be kept that could not be deleted.")
+    assert check.consent_record(provenance.own_photo("Ada Example", text))
+
+
+def test_consent_record_with_a_non_text_consent_is_refused_not_crashed():
+    record = {**provenance.own_photo("Ada Example", GOOD_CONSENT), "consent": True}
+    feedback = check.consent_record(record)
+    assert not feedback

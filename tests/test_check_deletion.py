@@ -160,6 +160,9 @@ def test_best_shard_count():
     (8, False, "also fit the budget and the floor and are more accurate (95.0% against 93.0%)"),
     (3, False, "was not measured"),
     ("many", False, "Answer with one"),
+    (4.5, False, "Answer with one"),
+    (True, False, "Answer with one"),
+    (4.0, True, "4 shards"),
     (None, False, "does work"),
 ])
 def test_shard_choice(answer, ok, hint):

@@ -122,6 +122,8 @@ def test_check_reads_the_crawlers_result_too(site, polite):
     feedback = check.polite_crawler(site, crawl.POLITE_AGENT, {**names, opted.path: opted.name})
     assert not feedback and f"your result lists {opted.name}" in feedback.message
     assert "return a dict" in check.polite_crawler(site, crawl.POLITE_AGENT, list(names)).message
+    as_urls = {site.url + path: name for path, name in {**names, opted.path: opted.name}.items()}
+    assert f"your result lists {opted.name}" in check.polite_crawler(site, crawl.POLITE_AGENT, as_urls).message
 
 
 def test_check_judges_only_the_latest_run(site):
@@ -217,6 +219,10 @@ def test_deletion_request_check():
     assert nameless != GOOD_LETTER
     feedback = check.deletion_request(nameless)
     assert not feedback and "who you are" in feedback.message
+    assert "who you are" in check.deletion_request(nameless.replace("I am writing", "I am Concerned")).message
+    for named in ("I'm Alex Sample.", "my name is alex sample."):
+        assert check.deletion_request(nameless.replace("I am writing about my photos.", named)), named
+    assert check.deletion_request(nameless + "\nAlex Sample\n")  # signed at the end
 
 
 def test_position_statement_check():
@@ -234,5 +240,6 @@ def test_position_statement_check():
     assert not check.position_statement(neutral, sources)
     short = check.position_statement("I argue it should be banned [ico] [cnil].", sources)
     assert not short and "80" in short.message
+    assert check.position_statement(good + " Fines could reach 1.50 billion dollars.", sources)
     unconfirmed = check.position_statement(good + " They hold 60 billion images.", sources)
     assert not unconfirmed and "UNCONFIRMED" in unconfirmed.message

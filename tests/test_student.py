@@ -82,6 +82,7 @@ def test_instructor_notes_are_removed_and_the_rest_of_the_cell_kept(source, gene
             kept = text_before.split("<details><summary>Notes for instructors")[0].strip()
             assert text_after.startswith(kept)
     assert with_notes >= 1, f"{source.name} has no notes for instructors"
+    assert "widgets" not in made.get("metadata", {})  # no slider positions saved from the instructor's run
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
