@@ -74,7 +74,7 @@ def write_student_versions(out: Path, sources: list[Path] | None = None) -> list
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in sources or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+    for path in sources or sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb")):
         notebook = json.loads(path.read_text())
         target = out / path.name
         target.write_text(json.dumps(student_notebook(notebook), indent=1, ensure_ascii=False) + "\n")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from course import capstone, data, fairness, metrics, scrapelab
-from course import check_capstone as check
+from course.checks import lesson06 as check
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from course import check_scraping as check
+from course.checks import lesson05 as check
 from course import crawl, scrapelab
 from course.provenance import require_provenance
 

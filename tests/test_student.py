@@ -15,7 +15,7 @@ from nbclient.exceptions import CellExecutionError
 
 from course import student
 
-SOURCES = sorted(student.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+SOURCES = sorted(student.NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb"))
 
 
 def _solution_regions(source: str) -> list[list[str]]:

@@ -1,8 +1,8 @@
-"""Exercise checks for lesson 03 (similarity search), in the style of :mod:`course.check`.
+"""Exercise checks for lesson 03 (similarity search).
 
 Each check compares the student's answer with the right one *and* with the typical
 wrong answers, says which mistake it looks like, and returns a
-:class:`course.check.Feedback` (truthy when the answer is right).
+:class:`course.checks.Feedback` (truthy when the answer is right).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from .check import Feedback, verdict
-from .search import exact_search, false_positive_identification_rate, recall_at_k
+from . import Feedback, verdict
+from ..search import exact_search, false_positive_identification_rate, recall_at_k
 
 
 def _as_index_array(answer: object) -> np.ndarray | None:

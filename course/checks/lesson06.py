@@ -1,9 +1,9 @@
-"""Exercise checks for lesson 06 (capstone: audit a face search service), in the style of :mod:`course.check`.
+"""Exercise checks for lesson 06 (capstone: audit a face search service).
 
 Each check recomputes the right answer from the data it is given (never from stored
 numbers, so the checks keep working when the synthetic data sets are rebuilt), compares
 the student's answer with it *and* with the typical wrong answers, prints a ✅/❌ verdict
-with a specific hint, and returns a :class:`course.check.Feedback` (truthy when right).
+with a specific hint, and returns a :class:`course.checks.Feedback` (truthy when right).
 """
 
 from __future__ import annotations
@@ -14,22 +14,22 @@ import urllib.robotparser
 
 import numpy as np
 
-from . import capstone, scrapelab
-from .check import Feedback, verdict
+from .. import capstone, scrapelab
+from . import Feedback, verdict
 
 # ------------------------------------------------------------------------ helpers
 
 
 def split_pairs(people, identities) -> tuple[np.ndarray, np.ndarray]:
     """Genuine and impostor distances among the found photos of these identities of ``people``."""
-    from .metrics import pair_distances
+    from ..metrics import pair_distances
 
     mine = np.asarray(people.found, bool) & np.isin(people.identities, list(identities))
     return pair_distances(people.embeddings[mine], people.identities[mine])
 
 
 def _rates(genuine, impostor, threshold) -> tuple[float, float]:
-    from .metrics import fmr_fnmr
+    from ..metrics import fmr_fnmr
 
     fmr, fnmr = fmr_fnmr(genuine, impostor, [float(threshold)])
     return float(fmr[0]), float(fnmr[0])
@@ -63,7 +63,7 @@ def threshold_audit(answer: object, people, vendor_threshold: float, *,
                     target_fmr: float = capstone.TARGET_FMR) -> Feedback:
     """Task 1: FMR and FNMR on the *test* split at the vendor's threshold, and at a threshold
     chosen on the *development* split for ``target_fmr`` (all rates as fractions)."""
-    from .metrics import threshold_for_fmr
+    from ..metrics import threshold_for_fmr
 
     if not isinstance(answer, dict):
         return verdict(False, "Answer with a dict with the keys " + ", ".join(THRESHOLD_KEYS) + ".")
@@ -199,7 +199,7 @@ def deletion_residue(answer: object, vendor, person: int, probe, *, people=None,
 
 
 def _store_names() -> tuple[str, ...]:
-    from .service import STORES
+    from ..service import STORES
 
     return STORES
 
@@ -288,7 +288,7 @@ def _group_labels(groups) -> np.ndarray:
 
 def expected_group_rates(groups, threshold: float):
     """Per-group FMR (with Wilson intervals) at ``threshold`` on the found photos of ``groups``."""
-    from .fairness import false_match_rates_by_group
+    from ..fairness import false_match_rates_by_group
 
     ok = np.asarray(groups.found, bool)
     return false_match_rates_by_group(groups.embeddings[ok], groups.identities[ok], _group_labels(groups)[ok],
@@ -371,7 +371,7 @@ def group_gap(answer: object, groups, vendor_threshold: float, *,
 
 
 def _pooled_fmr(groups, threshold: float) -> float:
-    from .metrics import pair_distances
+    from ..metrics import pair_distances
 
     ok = np.asarray(groups.found, bool)
     labels = _group_labels(groups)[ok]

@@ -1,8 +1,8 @@
-"""Exercise checks for lesson 04 (the limits of deletion), in the style of :mod:`course.check`.
+"""Exercise checks for lesson 04 (the limits of deletion).
 
 Each check compares the student's answer with the right one and with the typical
 wrong ones, prints a ✅/❌ verdict with a specific hint, and returns a
-:class:`~course.check.Feedback` (truthy when right).
+:class:`~course.checks.Feedback` (truthy when right).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .check import Feedback, verdict
+from . import Feedback, verdict
 
 __all__ = ["Feedback", "residue_stores", "compaction", "tpr_function", "membership_reading", "shard_choice"]
 
@@ -34,7 +34,7 @@ _STORE_HINTS = {
 
 def residue_stores(answer: object, service, person: int) -> Feedback:
     """Exercise 1: the set of store names that still hold (or were trained on) ``person``'s data."""
-    from .service import STORES
+    from ..service import STORES
 
     if answer is None:
         return verdict(False, "Your function returned None: did you forget `return`?")
@@ -111,7 +111,7 @@ def _tpr_cases():
     nonmembers = rng.normal(0.0, 1.0, 1000)
     scores = np.concatenate([members, nonmembers])
     labels = np.concatenate([np.ones(300, bool), np.zeros(1000, bool)])
-    from .unlearning import tpr_at_fpr
+    from ..unlearning import tpr_at_fpr
 
     small = (np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4]), np.array([1, 0, 1, 1, 0, 0], bool), 0.34)
     # 100 non-members scored 0..99: at FPR 1 % only the non-member at 99 may pass, so the member tied
@@ -138,7 +138,7 @@ def tpr_function(student_function) -> Feedback:
         return verdict(True, "Right: the true-positive rate an attacker gets while wrongly accusing at most "
                           "that fraction of non-members.")
     scores, labels, fpr, _ = cases[0]
-    from .unlearning import tpr_at_fpr
+    from ..unlearning import tpr_at_fpr
 
     if math.isclose(answers[0], tpr_at_fpr(-scores, labels, fpr), abs_tol=1e-9):
         return verdict(False, "Your scores point the wrong way: here a *higher* score means 'member'.")

@@ -1,7 +1,7 @@
-"""Exercise checks for lesson 05 (the ethics of scraping), in the style of :mod:`course.check`.
+"""Exercise checks for lesson 05 (the ethics of scraping).
 
 Each check prints a ✅/❌ verdict with a specific hint and returns a
-:class:`course.check.Feedback` (truthy when the answer is right). Messages contain no
+:class:`course.checks.Feedback` (truthy when the answer is right). Messages contain no
 timings or counts that vary between runs, so notebook outputs stay reproducible.
 """
 
@@ -11,9 +11,9 @@ import re
 import urllib.parse
 import urllib.robotparser
 
-from . import scrapelab
-from .check import Feedback, verdict
-from .crawl import BURST_FACTOR
+from .. import scrapelab
+from . import Feedback, verdict
+from ..crawl import BURST_FACTOR
 
 # ------------------------------------------------------------------------ exercise 1: a polite crawler
 

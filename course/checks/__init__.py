@@ -1,0 +1,37 @@
+"""Exercise checks, one module per lesson (``lesson00`` ... ``lesson06``), and the verdict they share.
+
+A notebook imports its lesson's checks as ``from course.checks import lesson03 as check``.
+
+Each check compares a student's answer with the right one *and* with the typical
+wrong answers, and says which mistake it looks like, with a hint. A check prints its
+verdict and returns a :class:`Feedback` (truthy when the answer is right), so it can
+also be used in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Feedback:
+    """The verdict of a check: right or not, and what to say to the student."""
+
+    correct: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __str__(self) -> str:
+        return ("✅ " if self.correct else "❌ ") + self.message
+
+    def _ipython_display_(self) -> None:
+        """Already printed by the check; show nothing more when it ends a notebook cell."""
+
+
+def verdict(correct: bool, message: str) -> Feedback:
+    """Print a check's verdict and return it; every lesson's check module uses this."""
+    feedback = Feedback(correct, message)
+    print(feedback)
+    return feedback
