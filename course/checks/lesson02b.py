@@ -1,0 +1,130 @@
+"""Exercise checks for lesson 02b (how embeddings are learned)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import Feedback, verdict
+from ..metric_learning import MARGIN, RADIUS, pairwise_hinge_loss, unit_length
+from ..metrics import equal_error_rate, pair_distances
+
+#: Distances around the decision zone (0.56 ... 0.64) and far from it, each for a same-person pair and
+#: for a pair of different people.
+_DISTANCES = np.array([0.0, 0.3, 0.55, 0.56, 0.58, 0.6, 0.62, 0.64, 0.66, 0.9, 1.4])
+
+
+def _cases():
+    """(distances, same, threshold, margin) cases; the last one uses other settings, to catch hard-coded 0.6 / 0.04."""
+    both = np.concatenate([_DISTANCES, _DISTANCES])
+    same = np.concatenate([np.ones(len(_DISTANCES), bool), np.zeros(len(_DISTANCES), bool)])
+    order = np.random.default_rng(7).permutation(len(both))  # mixed, so "first half same" is not assumed
+    return [(both[order], same[order], RADIUS, MARGIN),
+            (np.array([0.2, 0.9, 1.05, 1.3, 0.5, 1.25]), np.array([True, True, True, False, False, False]), 1.0, 0.2)]
+
+
+def _mistakes(d, same, t, m):
+    """What the typical wrong answers compute, each with the hint that names the mistake."""
+    return [
+        (np.where(same, d - t + m, t - d + m),
+         "Some losses are negative: a pair already on the right side of its target costs nothing. "
+         "Wrap each case in max(0, ...) (np.maximum(0, ...))."),
+        (np.where(same, np.maximum(0, t - d + m), np.maximum(0, d - t + m)),
+         "The two cases are swapped: a same-person pair should cost more the FARTHER apart it is "
+         "(d - threshold + margin), a pair of different people the CLOSER it is (threshold - d + margin)."),
+        (np.where(same, np.maximum(0, d - t - m), np.maximum(0, t - d - m)),
+         "The margin has the wrong sign: it makes the target stricter, so same-person pairs must be closer "
+         "than threshold - margin (d - threshold + margin) and different people farther than threshold + margin."),
+        (np.where(same, np.maximum(0, d - t), np.maximum(0, t - d)),
+         "The margin is missing: a pair exactly at the threshold should still cost `margin`."),
+        (np.where(same, np.maximum(0, d ** 2 - t + m), np.maximum(0, t - d ** 2 + m)),
+         "You squared the distances: dlib's loss uses the distance itself."),
+        (np.maximum(0, d - t + m),
+         "Every pair is treated as a same-person pair: use `same` to choose between the two cases."),
+        (np.maximum(0, t - d + m),
+         "Every pair is treated as a pair of different people: use `same` to choose between the two cases."),
+    ]
+
+
+def hinge_loss(student_function) -> Feedback:
+    """Lesson 02b, exercise 1: does ``student_function(distances, same, threshold, margin)`` give dlib's per-pair loss?"""
+    if not callable(student_function):
+        return verdict(False, f"Pass the function itself (my_hinge_loss, without brackets), not {type(student_function).__name__}.")
+    for number, (d, same, t, m) in enumerate(_cases()):
+        try:
+            answer = student_function(d.copy(), same.copy(), t, m)
+        except NotImplementedError:
+            return verdict(False, "my_hinge_loss still raises NotImplementedError: replace the stub with your code.")
+        except Exception as error:  # the learner's code failed: say how, don't crash the check
+            return verdict(False, f"Your function raised {type(error).__name__}: {error}. "
+                                  "It receives numpy arrays `distances` (floats) and `same` (booleans).")
+        if answer is None:
+            return verdict(False, "Your function returned None: did you forget `return`?")
+        try:
+            values = np.asarray(answer, dtype=np.float64)
+        except (TypeError, ValueError):
+            return verdict(False, f"Return one number per pair (an array or a list), not {type(answer).__name__}.")
+        if values.shape != d.shape:
+            if values.size == 1:
+                return verdict(False, "You returned one number: return one loss PER PAIR (an array as long as "
+                                      "`distances`); the training code averages them itself.")
+            return verdict(False, f"You returned {values.size} numbers for {d.size} pairs: one loss per pair, please.")
+        expected = pairwise_hinge_loss(d, same, t, m)
+        if np.allclose(values, expected, atol=1e-9):
+            continue
+        if number == 1 and np.allclose(values, pairwise_hinge_loss(d, same), atol=1e-9):
+            return verdict(False, "Right with the default settings, but your function ignores its `threshold` and "
+                                  "`margin` arguments (it still uses 0.6 and 0.04 when called with others).")
+        for wrong, hint in _mistakes(d, same, t, m):
+            if np.allclose(values, wrong, atol=1e-9):
+                return verdict(False, hint)
+        worst = int(np.argmax(np.abs(values - expected)))
+        kind = "same-person" if same[worst] else "different-people"
+        return verdict(False, f"For a {kind} pair at distance {d[worst]:.2f} (threshold {t}, margin {m}) the loss "
+                              f"should be {expected[worst]:.2f}, yours is {values[worst]:.2f}.")
+    return verdict(True, "Right: same-person pairs pay for being farther than threshold - margin, different "
+                         "people for being closer than threshold + margin, and nothing otherwise.")
+
+
+def _rate(answer) -> float | None:
+    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (numbers.Real, np.floating, np.integer)):
+        return None
+    return float(answer)
+
+
+def normalised_eer(answer: object, embeddings: np.ndarray, identities: np.ndarray) -> Feedback:
+    """Lesson 02b, exercise 2: the EER of dlib's vectors after scaling each to unit length (a rate in 0..1)."""
+    if answer is None:
+        return verdict(False, "Set `eer_unit_length` to your answer first (it is still None).")
+    value = _rate(answer)
+    if value is None:
+        return verdict(False, f"`eer_unit_length` should be a number (a rate in 0..1), not {type(answer).__name__}.")
+    if not np.isfinite(value):
+        return verdict(False, "`eer_unit_length` is not a finite number.")
+    expected, threshold = equal_error_rate(*pair_distances(unit_length(embeddings), identities))
+    raw, raw_threshold = equal_error_rate(*pair_distances(embeddings, identities))
+    rows_as_columns = np.asarray(embeddings, float) / np.linalg.norm(embeddings, axis=0, keepdims=True)
+    wrong_axis, _ = equal_error_rate(*pair_distances(rows_as_columns, identities))
+    tolerance = 0.0005
+    if abs(value - expected) <= tolerance:
+        return verdict(True, f"Right: {expected:.4f} ({expected:.2%}). With the raw vectors it is {raw:.4f}: "
+                             "scaling to unit length changes little here, because dlib's vectors all have "
+                             "nearly the same length.")
+    if 1 < value <= 100 and abs(value / 100 - expected) <= tolerance:
+        return verdict(False, f"That is the right rate written as a percentage ({value:g} %): give it as a rate "
+                              f"in 0..1 ({value / 100:.4f}), as the exercise asks.")
+    if abs(value - raw) <= tolerance:
+        return verdict(False, "That is the EER of the raw vectors: divide each vector (each ROW) by its own length "
+                              "first, then compute the pair distances again.")
+    if abs(value - wrong_axis) <= tolerance:
+        return verdict(False, "You divided each column (each of the 128 numbers across all faces) by its length: "
+                              "normalise each row instead (np.linalg.norm(..., axis=1, keepdims=True)).")
+    if abs(value - threshold) <= 0.002 or abs(value - raw_threshold) <= 0.002:
+        return verdict(False, "That is a threshold (a distance), not an error rate: equal_error_rate returns "
+                              "(eer, threshold); take the first.")
+    if abs(value - (1 - expected)) <= 0.01:
+        return verdict(False, "That is one minus the EER: did you use cosine SIMILARITY (higher = more alike) as "
+                              "if it were a distance? Use the distances between the unit-length vectors.")
+    return verdict(False, f"Not the EER of the unit-length vectors ({value:.4f}). Divide each row by its length, "
+                          "split the pair distances with metrics.pair_distances, then metrics.equal_error_rate.")
