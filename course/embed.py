@@ -4,9 +4,10 @@ A thin, checked wrapper around ``face_recognition`` (which wraps dlib):
 
 * every image is validated first (:mod:`course.images`), so bad input raises a
   course error instead of crashing inside dlib;
-* every image must carry a provenance record (the consent guard,
-  :func:`course.provenance.require_provenance`), and every vector keeps it;
-* batches show a progress bar and are cached on disk, keyed by image content.
+* every function that touches a face needs the image's provenance record (the consent
+  guard, :func:`course.provenance.require_provenance`), and every vector keeps it;
+* batches show a progress bar and are cached on disk, keyed by image content; a cached
+  record that is unreadable or implausible is recomputed, never served.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ class BatchEmbeddings:
     """Embeddings of a batch of images, aligned with the input order.
 
     ``vectors[i]`` is NaN and ``found[i]`` is False where image ``i`` did not give
-    exactly one face; ``failures[i]`` then says why ("no face" or "N faces").
+    exactly one face; ``failures[i]`` then says why: "no face", "N faces", or
+    "unusable image: ..." with the specific problem (such an image counts as not found).
     """
 
     vectors: np.ndarray
