@@ -134,7 +134,8 @@ def _scrape_lab_photo(record: dict, height: int, width: int, what: str) -> np.nd
         view_seeds = (_whole_number(record["view_seed"], "view_seed", what),)
     if len(identity_seeds) != len(view_seeds) or width != height * len(identity_seeds):
         raise ProvenanceError(
-            f"{what}: a scrape-lab photo of {len(identity_seeds)} people is {height * len(identity_seeds)} x "
+            f"{what}: a scrape-lab photo of {len(identity_seeds)} {'person' if len(identity_seeds) == 1 else 'people'} "
+            f"is {height * len(identity_seeds)} x "
             f"{height} pixels, this image is {width} x {height}. A group photo's record lists everyone in it "
             "(identity_seeds and view_seeds, left to right)."
         )
