@@ -110,7 +110,8 @@ _REFUSES = re.compile(
 #: A refusal aimed at face recognition itself makes the record a refusal even beside an "I agree"...
 _FACE_USE = re.compile(r"face|facial|biometric|embedding|faceprint")
 #: ...unless it only limits the scope ("I do not agree to any other use").
-_SCOPE_LIMIT = re.compile(r"\b(other|else|beyond|outside|except|further|additional|commercial|shar(e|ed|ing)|sell|publish)")
+_SCOPE_LIMIT = re.compile(
+    r"\b(other|else|beyond|outside|except|further|additional|commercial|shar(e|ed|ing)|sell|publish)")
 
 
 def _require_agreement(consent: object, what: str) -> None:

@@ -95,7 +95,8 @@ def test_unsupported_python_is_reported(monkeypatch):
 BLOCK_MODELS = "import sys; sys.modules['face_recognition_models'] = None\n"
 BLOCK_DLIB_EXTENSION = "import sys; sys.modules['_dlib_pybind11'] = None\n"
 MISSING_MODEL_FILE = ("import face_recognition_models as m\n"
-                      "m.pose_predictor_model_location = lambda: '/nonexistent/shape_predictor_68_face_landmarks.dat'\n")
+                      "m.pose_predictor_model_location = "
+                      "lambda: '/nonexistent/shape_predictor_68_face_landmarks.dat'\n")
 
 
 def _doctor_with(fault: str, call: str = "sys.exit(doctor.main())") -> subprocess.CompletedProcess:

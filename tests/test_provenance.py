@@ -119,7 +119,7 @@ def test_the_course_data_sets_consent_passes():
     assert provenance.require_provenance(record)
 
 
-# --------------------------------------------------------------------------- a synthetic record must re-render its image
+# ------------------------------------------------------------------ a synthetic record must re-render its image
 
 
 @pytest.fixture(scope="module")
