@@ -161,8 +161,8 @@ def build(name: str, *, progress: bool = True) -> dict[str, str]:
     )
     thumbs = np.stack([_resize(img, THUMB) for img in people.images])
     chips = np.stack([
-        _resize(embed.aligned_chip(img, box), THUMB) if box else np.full((THUMB, THUMB, 3), 128, np.uint8)
-        for img, box in zip(people.images, batch.boxes)
+        _resize(embed.aligned_chip(img, box, record), THUMB) if box else np.full((THUMB, THUMB, 3), 128, np.uint8)
+        for img, box, record in zip(people.images, batch.boxes, people.provenance)
     ])
     _write_mosaic(folder / "thumbnails.jpg", thumbs)
     _write_mosaic(folder / "chips.jpg", chips)

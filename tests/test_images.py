@@ -120,7 +120,7 @@ def test_wrong_arrays_get_specific_errors(array, message):
     with pytest.raises(UnsupportedImageError, match=message):
         check_rgb_array(array)
     with pytest.raises(UnsupportedImageError, match=message):
-        embed.detect_faces(array)
+        embed.detect_faces(array, _consented())
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -176,3 +176,47 @@ def test_bad_input_never_hangs(tmp_path):
 def _consented() -> dict:
     return {"source": "consented", "dataset": "Face Research Lab London Set", "licence": "CC BY 4.0",
             "consent": "signed consent (see data/registry.json)", "file": "test"}
+
+
+def test_a_named_pipe_is_refused_at_once_not_read_forever(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    outcome = []
+
+    def load():
+        try:
+            load_image(fifo)
+        except Exception as err:  # recorded, checked below
+            outcome.append(err)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # unblock the reader so the test process can end, then fail
+        with open(fifo, "wb"):
+            pass
+        pytest.fail("load_image blocked on a named pipe")
+    (err,) = outcome
+    assert isinstance(err, NotAnImageError) and "named pipe (FIFO)" in str(err)
+
+
+def test_a_device_is_refused_by_name():
+    with pytest.raises(NotAnImageError, match="is a device"):
+        load_image("/dev/zero")
+
+
+def test_the_hint_for_grey_with_alpha_gives_an_rgb_image():
+    grey_alpha = np.zeros((64, 64, 2), np.uint8)
+    with pytest.raises(UnsupportedImageError, match=r"img\[\.\.\., 0\]") as caught:
+        check_rgb_array(grey_alpha)
+    assert "np.dstack([img] * 3)" not in str(caught.value)
+    img = grey_alpha
+    assert check_rgb_array(np.dstack([img[..., 0]] * 3)).shape == (64, 64, 3)  # the hint, followed, works
+    one_channel = np.zeros((64, 64, 1), np.uint8)
+    with pytest.raises(UnsupportedImageError) as caught:
+        check_rgb_array(one_channel)
+    img = one_channel
+    assert check_rgb_array(np.dstack([img.reshape(img.shape[:2])] * 3)).shape == (64, 64, 3)
