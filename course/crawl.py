@@ -497,7 +497,9 @@ def build_face_index(result: CrawlResult, *, upsample: int = 1) -> FaceIndex:
     vectors, records, without = [], [], 0
     for photo in sorted(result.photos.values(), key=lambda p: p.path):
         image = load_image(photo.data)
-        photo_record = dict(photo.records[0]) if photo.records else None
+        # the consent guard re-renders the photo: a group photo's record lists everyone in it, left to right
+        photo_record = {**photo.records[0], "identity_seeds": [r["identity_seed"] for r in photo.records],
+                        "view_seeds": [r["view_seed"] for r in photo.records]} if photo.records else None
         found = embed.encode_faces(image, photo_record, upsample=upsample)
         if not found:
             without += 1
@@ -522,7 +524,7 @@ def probe_photo(site, slug: str, *, tries: int = 5) -> tuple[np.ndarray, dict]:
 
     for k in range(tries):
         image, record = site.new_photo(slug, k)
-        if len(embed.detect_faces(image)) == 1:
+        if len(embed.detect_faces(image, record)) == 1:
             return image, record
     raise RuntimeError(f"no detectable face in {tries} new photos of {slug}")
 

@@ -126,7 +126,8 @@ def reconstruct(decoder: Decoder, embedding: ArrayLike, template: dict, *, view_
     """Render the face a decoder reads from one embedding: (image, provenance record, decoded identity)."""
     identity = decode(decoder, embedding)[0]
     image, _ = faces.render_face(identity, view_seed=view_seed, size=size)
-    return image, reconstruction_record(template, view_seed=view_seed), identity
+    record = {**reconstruction_record(template, view_seed=view_seed), "identity_vector": identity.tolist()}
+    return image, record, identity
 
 
 @dataclass
@@ -198,7 +199,8 @@ def inversion_attack(embeddings: ArrayLike, identities: ArrayLike, provenance: l
         return int(identification_ranks(X[gallery], ids[gallery], vector[None, :], [person])[0])
 
     average_face, _ = faces.render_face(decoder.mean, view_seed=view_seed, size=size)
-    average_vec = _embed_or_none(average_face, average_face_record(view_seed=view_seed))
+    average_record = {**average_face_record(view_seed=view_seed), "identity_vector": decoder.mean.tolist()}
+    average_vec = _embed_or_none(average_face, average_record)
     results, average_ranks = [], []
     for person in deleted:
         row = int(np.flatnonzero(ids == person)[0])
