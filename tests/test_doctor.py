@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_doctor_passes_on_a_working_install():
     result = subprocess.run([sys.executable, "-m", "course", "doctor"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("[ok]") == 7 and "All checks passed." in result.stdout
+    assert result.stdout.count("[ok]") == 8 and "All checks passed." in result.stdout
 
 
 def test_wrong_model_checksum_is_reported_with_a_fix(monkeypatch):
@@ -46,7 +46,7 @@ def test_a_check_that_crashes_is_reported_as_a_failure_and_the_earlier_ones_are_
     monkeypatch.setattr(data, "registry", unreadable_registry)
     assert doctor.main() == 1
     out = capsys.readouterr().out
-    assert out.count("[ok]") == 6 and "[FAIL] course data: ValueError" in out and "git checkout -- data/" in out
+    assert out.count("[ok]") == 7 and "[FAIL] course data: ValueError" in out and "git checkout -- data/" in out
 
 
 def test_an_unwritable_embedding_cache_is_reported(tmp_path, monkeypatch):
@@ -152,3 +152,13 @@ def test_the_setuptools_version_that_removed_pkg_resources_is_right(monkeypatch)
     for path in ("README.md", "environment.yml", "pyproject.toml", "course/doctor.py"):
         text = " ".join((ROOT / path).read_text().split())
         assert "setuptools 81." not in text and "removed in setuptools 81" not in text and ">= 81 removed" not in text
+
+
+def test_a_missing_lesson_package_names_the_lessons_it_breaks(monkeypatch):
+    real_find_spec = doctor.importlib.util.find_spec
+    monkeypatch.setattr(doctor.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "distributed" else real_find_spec(name, *a))
+    result = doctor.check_lesson_packages()
+    assert not result.ok
+    assert "distributed (lesson 03b" in result.detail and "uv sync" in result.fix
+    assert "faiss" not in result.detail  # only what is missing
