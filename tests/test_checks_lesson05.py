@@ -140,6 +140,13 @@ def test_polite_crawler_check_accepts_right_crawlers(site, answer, capsys):
     assert "waited the Retry-After time" in feedback.message
 
 
+def test_polite_crawler_check_names_a_crawler_tied_to_one_site(site, capsys):
+    agent = "OneSite/1.0 (tests)"
+    crawler = learner_crawler(agent)
+    feedback = judge(site, lambda base_url: crawler(site.url), agent)  # ignores the address it is given
+    assert not feedback and "crawl the base_url it is given" in feedback.message
+
+
 def test_the_tight_site_really_provokes_a_429_for_a_crawler_at_robots_pace():
     agent = "TightProbe/1.0 (tests)"
     with scrapelab.SocialNetwork(**check.TIGHT_SITE) as tight:

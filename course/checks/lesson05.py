@@ -59,6 +59,9 @@ def polite_crawler(site, agent: str, profiles: object = _NOT_GIVEN, *, since: in
         entries = tight.log.entries(agent)
         met_429 = any(e.status == 429 for e in entries)
         second = _judge_polite_run(tight, agent, None, rate_limited=True)
+    if not entries:
+        return verdict(False, "Called with another site's address, your crawler sent nothing there: crawl the "
+                           "base_url it is given (not site.url), so that it works on any copy of Plaza.")
     if not second:
         return verdict(False, "On a site that answers 429 Too Many Requests after 2 requests a second: "
                            + second.message[0].lower() + second.message[1:])

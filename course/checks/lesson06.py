@@ -108,16 +108,15 @@ def threshold_audit(answer: object, people, vendor_threshold: float, *,
     chosen = values["calibrated_threshold"]
     best = threshold_for_fmr(dev_i, target_fmr)
     test_best = threshold_for_fmr(test_i, target_fmr)
-    if abs(chosen - test_best) < abs(chosen - best) and abs(chosen - test_best) <= 1e-3:
+    calibration = _quietly(threshold_for_target_fmr, chosen, dev_i, target_fmr)  # as lesson 02 judges it
+    if not calibration and abs(chosen - test_best) < abs(chosen - best) and abs(chosen - test_best) <= 1e-3:
         problems.append("your threshold was chosen on the test split: choose it on the development split "
                         "and only *report* on the test split, or the audit flatters the calibrated threshold")
-    elif abs(chosen - threshold_for_fmr(dev_i, 10 * target_fmr)) <= 1e-3 < abs(chosen - best):
+    elif not calibration and abs(chosen - threshold_for_fmr(dev_i, 10 * target_fmr)) <= 1e-3:
         problems.append(f"your threshold is for FMR {10 * target_fmr:.1%}; the audit's target is {target_fmr:.1%}")
-    else:
-        calibration = _quietly(threshold_for_target_fmr, chosen, dev_i, target_fmr)
-        if not calibration:  # judged exactly as lesson 02 judges the same skill
-            problems.append("calibrated_threshold, chosen on the development split: "
-                            + calibration.message[0].lower() + calibration.message[1:].rstrip("."))
+    elif not calibration:
+        problems.append("calibrated_threshold, chosen on the development split: "
+                        + calibration.message[0].lower() + calibration.message[1:].rstrip("."))
     cal_fmr, cal_fnmr = _rates(test_g, test_i, chosen)
     if not problems and not (_fmr_close(values["calibrated_fmr"], cal_fmr)
                              and _close(values["calibrated_fnmr"], cal_fnmr)):
