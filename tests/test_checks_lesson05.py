@@ -314,7 +314,12 @@ POSITION_RIGHT = {
     "an image count, attributed": ("against", GOOD + " Clearview claims more than 60 billion images, as reported "
                                    "in October 2025."),
     "99.6 %, attributed": ("for", GOOD + " Its chief executive told CBS the tool was 99.6% accurate [cbs]."),
+    "99.6 %, sold as": ("for", GOOD + " The tool was sold as 99.6 per cent accurate."),
+    "an image count, by its own account": ("against", GOOD + " By its own account it holds over 30 billion photos."),
     "dollars are not images": ("against", GOOD + " Fines could reach 1.50 billion dollars."),
+    "Clearview and Williams in one sentence, unlinked": (
+        "against", GOOD + " Unlike Clearview's marketing, Robert Williams' arrest in Detroit shows what any face "
+        "search can do."),
 }
 
 

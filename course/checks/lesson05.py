@@ -325,10 +325,15 @@ _WRONGLY_ARRESTED = re.compile(r"\b(Nijeer Parks|Parks|Randal(l)? (Quran )?Reid|
 #: Words that mark a claim as uncertain or denied, so a sentence naming Clearview and one of those people is honest.
 _HEDGE = re.compile(r"\b(not|never|unknown|unclear|unconfirmed|uncertain|unproven|contested|disputed|whether|"
                     r"establish\w*|some lists|nobody knows|cannot say|can't say)\b|n't\b", re.IGNORECASE)
+#: Clearview named as what produced a match ("after a Clearview search", "Clearview matched him"), not merely mentioned.
+_CLEARVIEW_DID_IT = re.compile(r"\b(after|because of|by|from|through|using|via|with|on)\s+(a\s+|an\s+|the\s+|its\s+)?"
+                               r"clearview|\bclearview(['’]s)?\s+(\w+\s+){0,2}?(match\w*|identif\w*|misidentif\w*|"
+                               r"flag\w*|nam\w*|pick\w*|led|lead\w*|put|sent|jail\w*|arrest\w*|search\w*|result\w*|"
+                               r"tool|app|software|system|algorithm|hit)\b", re.IGNORECASE)
 #: Words that attribute a figure to whoever claimed it.
 _ATTRIBUTED = re.compile(r"\b(claim\w*|says?|said|according|reported\w*|reports?|boast\w*|advertis\w*|market\w*|"
                          r"told|quot\w*|calls?|called|touts?|touted|promis\w*|own figure|company figure|states?|stated|"
-                         r"asserts?|asserted|alleg\w*)\b",
+                         r"asserts?|asserted|alleg\w*|own account|its account|sold as|billed as|pitch\w*)\b",
                          re.IGNORECASE)
 _IMAGE_COUNT = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?\s*(\+\s*)?billion\s+(\w+\s+)?(images|photos|faces|pictures|"
                           r"photographs|faceprints)", re.IGNORECASE)
@@ -407,7 +412,7 @@ def _unconfirmed_as_fact(text: str) -> list[str]:
     problems = []
     for sentence in re.split(r"(?<=[.!?;])\s+", text):
         person = _WRONGLY_ARRESTED.search(sentence)
-        if person and re.search(r"clearview", sentence, re.IGNORECASE) and not _HEDGE.search(sentence):
+        if person and _CLEARVIEW_DID_IT.search(sentence) and not _HEDGE.search(sentence):
             problems.append(f"it links {person.group(0)}'s arrest to Clearview, which none of the lesson's sources "
                             "establishes (for Nijeer Parks the reporting newspaper says the system used is unknown): "
                             "say that the system is unknown or contested, or leave Clearview out of it")
