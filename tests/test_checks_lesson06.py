@@ -279,6 +279,8 @@ def test_report_check_accepts_honest_reports_written_differently(measured, capsy
     t = list(measured["threshold"].values.values())
     report["threshold"]["evidence"] = f"FMR {t[0]:.3f} at the vendor's threshold (a fraction), FNMR {t[1]:.4f}."
     report["deletion"]["evidence"] = "The index (tombstones), the index centres and the backups still hold them."
+    report["crawling"]["evidence"] += " It walked the directory pages and sent 25 requests per second at most."
+    report["threshold"]["evidence"] += " Lesson 02's equal-error threshold of 0.41 would not have been enough either."
     report["fairness"]["evidence"] = {g: f"FMR {r:.2%} (Wilson 95% interval)" for g, r in
                                       measured["fairness"].values.items()}
     assert check.audit_report(report, measured)

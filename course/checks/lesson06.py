@@ -454,6 +454,8 @@ def _shown(value) -> str:
 def audit_measurements(*, people, groups, vendor, person: int, probe, site, calibrated_threshold: float) -> dict:
     """What the service and the platform's log actually show, per finding, recomputed from the data:
     the values an honest audit report can quote (see :func:`audit_report`)."""
+    from ..metrics import equal_error_rate
+
     threshold = float(vendor.config.threshold)
     calibrated = float(calibrated_threshold)
     dev_g, dev_i = split_pairs(people, capstone.DEV_IDENTITIES)
@@ -467,7 +469,8 @@ def audit_measurements(*, people, groups, vendor, person: int, probe, site, cali
          "FMR at the calibrated threshold": cal_fmr, "FNMR at the calibrated threshold": cal_fnmr},
         (threshold, calibrated, target, 10 * target, accuracy, *_rates(dev_g, dev_i, threshold),
          *_rates(dev_g, dev_i, calibrated), len(capstone.DEV_IDENTITIES), len(capstone.TEST_IDENTITIES),
-         len(dev_g), len(dev_i), len(test_g), len(test_i), 1 / target, 0.95))}
+         len(dev_g), len(dev_i), len(test_g), len(test_i), 1 / target, 0.95,
+         equal_error_rate(dev_g, dev_i)[0], equal_error_rate(test_g, test_i)[0]))}
     stores, found_again = expected_deletion_residue(vendor, person, probe, people, groups)
     measured["deletion"] = Measured({"stores still holding the person": len(stores)}, (), tuple(sorted(stores)),
                                     found_again)
@@ -479,7 +482,9 @@ def audit_measurements(*, people, groups, vendor, person: int, probe, site, cali
          "photos of members who opted out": int(evidence["opted_out_photos"])},
         (len(entries), sum(e.path.startswith("/photos/") for e in entries), len(site.members("opted_out")),
          len(site.people), sum(e.path.startswith("/albums/") for e in entries), sum(e.status == 429 for e in entries),
-         sum(e.path.startswith("/people/") for e in entries), *scrapelab.REQUEST_RATE))
+         sum(e.path.startswith("/people/") for e in entries), *scrapelab.REQUEST_RATE,
+         sum(e.path == "/" or e.path.startswith("/?") for e in entries), sum(e.status == 403 for e in entries),
+         sum(e.status == 200 for e in entries), sum(not e.path.startswith("/photos/") for e in entries)))
     ok = np.asarray(groups.found, bool)
     labels = _group_labels(groups)
     rows = {r.group: r for r in expected_group_rates(groups, threshold)}
@@ -606,7 +611,10 @@ def _numbers_in(text: str, *, typed: bool = False) -> list[tuple]:
         if not typed:
             found.append((value, decimals))
             continue
-        if percent or (fraction and value < 1):
+        if re.search(r"(threshold|distance|tolerance|cut-?off|\bat)\s*(of|=|:|is)?\s*$", text[:match.start()],
+                     re.IGNORECASE) and not percent:
+            kind = "other"  # a threshold the report names ("at 0.6", "threshold 0.41"), not a measured rate
+        elif percent or (fraction and value < 1):
             kind = "rate"
         elif not fraction and _COUNTED.match(text, match.end()):
             kind = "count"
