@@ -374,3 +374,14 @@ def held_out_embedding(vendor: VendorService, person: int, people=None, groups=N
     if faceset is None:
         faceset = data.load(name)
     return np.asarray(faceset.embeddings[row], dtype=np.float32)
+
+
+def findable_person(vendor: VendorService, people=None, groups=None, *, prefer: int = 7) -> int:
+    """The person whose deletion the audit asks for: ``prefer`` if the service finds them as top candidate
+    for their held-out photo, else the first enrolled person it finds that way (the data set may change)."""
+    for person in [prefer, *sorted(vendor.held_out)]:
+        if person in vendor.held_out:
+            hits = vendor.search(held_out_embedding(vendor, person, people, groups), k=1)
+            if hits and hits[0].person == person:
+                return person
+    raise ValueError("the service finds nobody by a new photo: the gallery or the threshold is broken")

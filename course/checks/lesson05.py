@@ -18,7 +18,16 @@ from ..crawl import BURST_FACTOR
 # ------------------------------------------------------------------------ exercise 1: a polite crawler
 
 
-def polite_crawler(site, agent: str, profiles: object = None, *, since: int = 0) -> Feedback:
+#: The small site on which the check provokes a 429: few members, and a server limit of 2 requests a second,
+#: so a crawler keeping to robots.txt's 25 a second meets "429 Too Many Requests" within its first requests.
+TIGHT_SITE = {"seed": 3, "n_people": 4, "rate_limit": 2, "time_limit": 120}
+
+
+#: Marks "no result passed" (only the log is judged), as opposed to a crawler that returned None.
+_NOT_GIVEN = object()
+
+
+def polite_crawler(site, agent: str, profiles: object = _NOT_GIVEN, *, since: int = 0, crawler=None) -> Feedback:
     """Did the crawler that used User-Agent ``agent`` on ``site`` behave? Judged from the site's access log.
 
     Only requests from log position ``since`` on are judged (pass ``len(site.log)`` taken just
@@ -29,20 +38,63 @@ def polite_crawler(site, agent: str, profiles: object = None, *, since: int = 0)
     Checks, in order: a User-Agent of its own; robots.txt first; no disallowed path;
     no photos or albums of members who opted out, or of private members, and none of them
     in the result; no request during a Retry-After wait; no more requests per second than
-    robots.txt asks; every public profile visited."""
+    robots.txt asks; every public profile visited.
+
+    A crawler that keeps to robots.txt's rate never meets a 429 on ``site``, so its log cannot show
+    whether it honours Retry-After. Pass the crawler function itself as ``crawler`` (called as
+    ``crawler(base_url)``, with its default User-Agent ``agent``): the check then runs it once more on
+    a small site whose server allows only :data:`TIGHT_SITE` ``["rate_limit"]`` requests a second, which
+    provokes 429s, and judges from that site's log that it waited the Retry-After time and still
+    visited every public profile."""
+    if profiles is None:
+        return verdict(False, "Your crawler returned None: end it with `return profiles`, a dict {profile path: name}.")
+    first = _judge_polite_run(site, agent, None if profiles is _NOT_GIVEN else profiles, since=since)
+    if not first or crawler is None:
+        return verdict(first.correct, first.message)
+    if not callable(crawler):
+        return verdict(False, "Pass your crawler function itself as crawler= (crawler=crawl_politely, without "
+                           "parentheses), so the check can run it against a site that answers 429.")
+    with scrapelab.SocialNetwork(**TIGHT_SITE) as tight:
+        crawler(tight.url)
+        entries = tight.log.entries(agent)
+        met_429 = any(e.status == 429 for e in entries)
+        second = _judge_polite_run(tight, agent, None, rate_limited=True)
+    if not entries:
+        return verdict(False, "Called with another site's address, your crawler sent nothing there: crawl the "
+                           "base_url it is given (not site.url), so that it works on any copy of Plaza.")
+    if not second:
+        return verdict(False, "On a site that answers 429 Too Many Requests after 2 requests a second: "
+                           + second.message[0].lower() + second.message[1:])
+    if not met_429:
+        return verdict(False, "On a site whose server allows only 2 requests a second, your crawler never met a 429, "
+                           "so it waited 0.5 s or more between requests; the task asks for rate.seconds / "
+                           "rate.requests (robots.txt's Request-rate). Without a 429 the check cannot see whether "
+                           "you honour Retry-After.")
+    return verdict(True, first.message + " And on a site that answered 429 Too Many Requests, it waited the "
+                      "Retry-After time before asking again.")
+
+
+def _judge_polite_run(site, agent: str, profiles: object = None, *, since: int = 0,
+                      rate_limited: bool = False) -> Feedback:
+    """The verdict on one run of a crawler, from ``site``'s log, without printing it.
+
+    ``rate_limited``: the site answers 429 on purpose (the check's tight site), so a refused
+    request does not mean the crawler was too fast, and a gap in what it visited is named as
+    giving up after a 429."""
     log = site.log
     entries = [e for e in log.entries(agent) if e.number >= since]
     if not agent or agent.startswith("Python-urllib") or agent == "-":
-        return verdict(False, "Give your crawler its own User-Agent (a name and a way to contact you), not "
+        return Feedback(False, "Give your crawler its own User-Agent (a name and a way to contact you), not "
                            "urllib's default 'Python-urllib/3.x': the platform should know who is crawling.")
     if profiles is not None and not isinstance(profiles, dict):
-        return verdict(False, f"Your crawler should return a dict {{profile path: name}}, not {type(profiles).__name__}.")
+        return Feedback(False, f"Your crawler should return a dict {{profile path: name}}, not "
+                               f"{type(profiles).__name__}.")
     if not entries:
         default = [e for e in log.entries() if e.agent.startswith("Python-urllib") and e.number >= since]
         if default:
-            return verdict(False, f"No request arrived with User-Agent {agent!r}, but some came with urllib's default "
+            return Feedback(False, f"No request arrived with User-Agent {agent!r}, but some came with urllib's default "
                                "'Python-urllib/...': pass headers={'User-Agent': AGENT} to every Request.")
-        return verdict(False, f"No request with User-Agent {agent!r} reached the site. Did your crawler run against "
+        return Feedback(False, f"No request with User-Agent {agent!r} reached the site. Did your crawler run against "
                            "site.url, with that User-Agent?")
     problems = []
     if entries[0].path != "/robots.txt":
@@ -80,22 +132,25 @@ def polite_crawler(site, agent: str, profiles: object = None, *, since: int = 0)
         problems.append("after a 429 you sent the next request before the Retry-After time had passed: "
                         "sleep for int(response.headers['Retry-After']) seconds, then retry")
     per_second, seconds = scrapelab.REQUEST_RATE
-    if _max_in_window(entries, seconds) > BURST_FACTOR * per_second:
+    if not rate_limited and _max_in_window(entries, seconds) > BURST_FACTOR * per_second:
         problems.append(f"you sent far more than {per_second} requests in one second; robots.txt asks for "
                         f"Request-rate: {per_second}/{seconds}: wait robots.request_rate(agent).seconds / .requests "
                         "between requests")
     visited = {e.path for e in entries if e.status == 200}
     missed = [p for p in site.members("public") if p.path not in visited]
-    if missed and not problems:
+    if missed and not problems and rate_limited:
+        problems.append(f"your crawler never got {missed[0].path}: after a 429, wait the Retry-After time and ask "
+                        "again (a few times at most) rather than giving up on the page")
+    elif missed and not problems:
         pages = -(-len(site.people) // scrapelab.PER_PAGE)
         problems.append(f"you visited {len(site.members('public')) - len(missed)} of the "
                         f"{len(site.members('public'))} public profiles, e.g. not {missed[0].path}: the directory has "
                         f"{pages} pages; follow its rel=\"next\" links")
     if problems:
-        return verdict(False, "Not polite yet: " + "; ".join(problems) + ".")
-    return verdict(True, "Polite: your own User-Agent, robots.txt read first and obeyed, opted-out and private members "
-                      "left alone, no more than the requested rate. (Polite to the platform, that is: the rest of the "
-                      "lesson asks whether the people in the photos agreed.)")
+        return Feedback(False, "Not polite yet: " + "; ".join(problems) + ".")
+    return Feedback(True, "Polite: your own User-Agent, robots.txt read first and obeyed, opted-out and private "
+                      "members left alone, no more than the requested rate. (Polite to the platform, that is: the "
+                      "rest of the lesson asks whether the people in the photos agreed.)")
 
 
 def _slug_of(path: str) -> str | None:
@@ -228,6 +283,8 @@ _DEADLINE = re.compile(r"within\s+(\d+|one|two|three|four|thirty)\s+(days?|weeks
 
 def deletion_request(letter: object) -> Feedback:
     """Exercise 3: an erasure request with who, what data, the legal basis and a deadline."""
+    if letter is None:
+        return verdict(False, "You have not set `letter` yet: write your letter as one (triple-quoted) string.")
     if not isinstance(letter, str) or not letter.strip():
         return verdict(False, "Write the letter as one string (a triple-quoted string is easiest).")
     missing = []
@@ -261,35 +318,116 @@ def deletion_request(letter: object) -> Feedback:
 
 # ------------------------------------------------------------------------ exercise 4: a position statement
 
-_STANCE = re.compile(r"\b(I argue|I believe|I think|in my view|my position|I hold|I conclude|we should|"
-                     r"should not|shouldn't|should|must not|must|ought)\b", re.IGNORECASE)
-_UNCONFIRMED = re.compile(r"(?<![\d.,])(50|60)\s*(\+\s*)?billion\s+(images|photos|faces|pictures)", re.IGNORECASE)
+STANCES = ("for", "against")
+#: People wrongly arrested after a face search; none of the lesson's sources establishes that Clearview was used.
+_WRONGLY_ARRESTED = re.compile(r"\b(Nijeer Parks|Parks|Randal(l)? (Quran )?Reid|Reid|Robert Williams|Porcha Woodruff|"
+                               r"Woodruff|Michael Oliver)\b")
+#: Words that mark a claim as uncertain or denied, so a sentence naming Clearview and one of those people is honest.
+_HEDGE = re.compile(r"\b(not|never|unknown|unclear|unconfirmed|uncertain|unproven|contested|disputed|whether|"
+                    r"establish\w*|some lists|nobody knows|cannot say|can't say)\b|n't\b", re.IGNORECASE)
+#: Clearview named as what produced a match ("after a Clearview search", "Clearview matched him"), not merely mentioned.
+_CLEARVIEW_DID_IT = re.compile(r"\b(after|because of|by|from|through|using|via|with|on)\s+(a\s+|an\s+|the\s+|its\s+)?"
+                               r"clearview|\bclearview(['’]s)?\s+(\w+\s+){0,2}?(match\w*|identif\w*|misidentif\w*|"
+                               r"flag\w*|nam\w*|pick\w*|led|lead\w*|put|sent|jail\w*|arrest\w*|search\w*|result\w*|"
+                               r"tool|app|software|system|algorithm|hit)\b", re.IGNORECASE)
+#: Words that attribute a figure to whoever claimed it.
+_ATTRIBUTED = re.compile(r"\b(claim\w*|says?|said|according|reported\w*|reports?|boast\w*|advertis\w*|market\w*|"
+                         r"told|quot\w*|calls?|called|touts?|touted|promis\w*|own figure|company figure|states?|stated|"
+                         r"asserts?|asserted|alleg\w*|own account|its account|sold as|billed as|pitch\w*)\b",
+                         re.IGNORECASE)
+_IMAGE_COUNT = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?\s*(\+\s*)?billion\s+(\w+\s+)?(images|photos|faces|pictures|"
+                          r"photographs|faceprints)", re.IGNORECASE)
+_ACCURACY_CLAIM = re.compile(r"99[.,]6\s*(%|per\s*cent|percent)", re.IGNORECASE)
+
+POSITION_RUBRIC = """\
+Assess your argument yourself (the check cannot judge it). For each line, strong / adequate / not yet:
+  1. Position: the first sentence says for or against the motion, and the rest keeps to it.
+  2. Reasons: two or more distinct reasons, each tied to a cited source that really says what you cite it for.
+  3. The other side: you name its strongest point and answer it, rather than a weak one.
+  4. Facts as strong as their sources: contested is called contested; a company's figure is called its claim.
+  5. Whose permission: you say whether the platform's rules, the law, or the people in the photos decide."""
+
+MODEL_STATEMENTS = {
+    "against": (
+        "I argue against the motion: collecting publicly posted photos to build a face search engine should not be "
+        "lawful, even for police. Being visible is not the same as agreeing to be identified by anyone, anywhere, "
+        "from one photo. Canada's commissioners called the practice mass surveillance for a purpose that consent "
+        "could not make appropriate [opc], and the EU now bans untargeted scraping of facial images for such "
+        "databases [aiact]. The strongest case for the motion is that police solve crimes faster; but a face "
+        "search returns candidates, and people have been arrested on them [williams], while targeted, lawful "
+        "means remain open to police."),
+    "for": (
+        "I argue for the motion, with conditions: police use of a search engine built from publicly posted photos "
+        "should be lawful when a court authorises each search and a match is only a lead. Photos posted publicly "
+        "can be seen by anyone, and the platforms' own complaints were about their terms and servers [cbs] [hiq], "
+        "not about a right of the people in the photos. The strongest case against is that a candidate list has "
+        "led to wrongful arrests [williams]; the answer is a rule like Detroit's, no arrest on a face search "
+        "alone, not a ban that also stops identifying victims. Robots.txt is only a request [rfc9309], so the "
+        "law, not a file, should set the limits."),
+}
 
 
-def position_statement(text: object, sources: dict[str, str]) -> Feedback:
-    """Exercise 4: a position (for or against) in at least 80 words, citing two or more of ``sources``.
+def position_statement(stance: object, statement: object, sources: dict[str, str]) -> Feedback:
+    """Exercise 4: a ``stance`` ("for" or "against" the motion) and a ``statement`` of at least 80 words
+    citing two or more of ``sources`` by ``[key]`` or URL, with no unconfirmed claim stated as fact.
 
-    A source counts as cited if its key appears in square brackets (``[ico]``) or its
-    URL appears in the text."""
-    if not isinstance(text, str) or not text.strip():
-        return verdict(False, "Write your statement as one string.")
-    cited = sorted(key for key, url in sources.items() if f"[{key.lower()}]" in text.lower() or url in text)
-    words = len(re.findall(r"\w+", text))
+    A machine can judge those parts only: whether the argument holds is for the learner to assess,
+    so after every attempt the check prints a rubric and a model statement for the chosen stance."""
+    if stance is None:
+        return verdict(False, "You have not set `stance` yet: write stance = \"for\" or stance = \"against\" "
+                           "(the motion).")
+    if not isinstance(stance, str) or stance.strip().lower() not in STANCES:
+        return verdict(False, f"`stance` should be \"for\" or \"against\" the motion, not {stance!r}.")
+    if statement is None:
+        return verdict(False, "You have not set `statement` yet: write your statement as one (triple-quoted) string.")
+    if not isinstance(statement, str) or not statement.strip():
+        return verdict(False, "Write your statement as one string (a triple-quoted string is easiest).")
+    stance = stance.strip().lower()
+    cited = sorted(key for key, url in sources.items() if f"[{key.lower()}]" in statement.lower() or url in statement)
+    words = len(re.findall(r"\w+", statement))
     problems = []
     if words < 80:
         problems.append(f"it has {words} words; make your argument in at least 80")
-    if not _STANCE.search(text):
-        problems.append("it does not take a position: say what should (or should not) happen, e.g. "
-                        "'I argue that ...' or '... should be banned / allowed because ...'")
     if len(cited) < 2:
-        listed = ", ".join(f"[{k}]" for k in list(sources)[:4])
-        problems.append(f"it cites {len(cited)} of the listed sources; cite at least two, by key ({listed}, ...) "
+        listed = ", ".join(f"[{k}]" for k in sources)
+        unknown = sorted(set(re.findall(r"\[([\w-]+)\]", statement.lower())) - {k.lower() for k in sources})
+        hint = f" ([{unknown[0]}] is not one of them)" if unknown else ""
+        problems.append(f"it cites {len(cited)} of the listed sources{hint}; cite at least two, by key ({listed}) "
                         "or by URL")
-    if _UNCONFIRMED.search(text):
-        problems.append("it uses a '50/60 billion images' figure, which is UNCONFIRMED: the company's own "
-                        "claims went up to 'over 30 billion'")
+    problems += _unconfirmed_as_fact(statement)
     if problems:
         return verdict(False, "Your statement: " + "; ".join(problems) + ".")
-    return verdict(True, f"A position, argued with {len(cited)} cited sources ({', '.join(cited)}). This check reads "
-                      "the form only: make sure each source says what you cite it for. Then read a statement that "
-                      "argues the opposite and find its strongest point.")
+    feedback = verdict(True, f"The parts a machine can judge are right: a stance ({stance} the motion), {words} words, "
+                            f"{len(cited)} listed sources cited ({', '.join(cited)}), and no unconfirmed claim stated "
+                            "as fact. Whether your argument holds, and whether each source says what you cite it "
+                            "for, the check cannot judge: assess it with the rubric below.")
+    print(POSITION_RUBRIC)
+    print(f"\nA model statement {stance} the motion, to compare with (not the only good one):\n"
+          + MODEL_STATEMENTS[stance])
+    return feedback
+
+
+def _unconfirmed_as_fact(text: str) -> list[str]:
+    """What the text states as fact that the lesson's sources do not establish (an empty list if nothing)."""
+    problems = []
+    for sentence in re.split(r"(?<=[.!?;])\s+", text):
+        person = _WRONGLY_ARRESTED.search(sentence)
+        if person and _CLEARVIEW_DID_IT.search(sentence) and not _HEDGE.search(sentence):
+            problems.append(f"it links {person.group(0)}'s arrest to Clearview, which none of the lesson's sources "
+                            "establishes (for Nijeer Parks the reporting newspaper says the system used is unknown): "
+                            "say that the system is unknown or contested, or leave Clearview out of it")
+            break
+    for sentence in re.split(r"(?<=[.!?;])\s+", text):
+        if _IMAGE_COUNT.search(sentence) and not _ATTRIBUTED.search(sentence):
+            problems.append(f"it states '{_IMAGE_COUNT.search(sentence).group(0)}' as a fact: Clearview's image counts "
+                            "are the company's own claims, reported by others (about 3 billion in 2020; figures above "
+                            "30 billion since 2023, more than 60 billion in reports of noyb's complaint of "
+                            "28 Oct 2025); nobody outside has counted. Attribute and date it: 'the company claims ...'")
+            break
+    for sentence in re.split(r"(?<=[.!?;])\s+", text):
+        if _ACCURACY_CLAIM.search(sentence) and not _ATTRIBUTED.search(sentence):
+            problems.append("it states '99.6% accurate' as a fact: that is the company's own claim (its chief "
+                            "executive to CBS News, 2020), not an independent measurement of its 1:N search; "
+                            "attribute it")
+            break
+    return problems

@@ -8,6 +8,9 @@ with a specific hint, and returns a :class:`course.checks.Feedback` (truthy when
 
 from __future__ import annotations
 
+import contextlib
+import io
+from dataclasses import dataclass
 import numbers
 import re
 import urllib.robotparser
@@ -15,7 +18,8 @@ import urllib.robotparser
 import numpy as np
 
 from .. import capstone, scrapelab
-from . import Feedback, verdict
+from . import Feedback, use_reference, verdict
+from .lesson02 import threshold_for_target_fmr
 
 # ------------------------------------------------------------------------ helpers
 
@@ -54,6 +58,12 @@ def _number(value) -> float | None:
     return result if np.isfinite(result) else None
 
 
+def _quietly(check, *args, **kwargs) -> Feedback:
+    """Run another check without printing its verdict, to fold its message into this one."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return check(*args, **kwargs)
+
+
 # ------------------------------------------------------------------------ task 1: the threshold
 
 THRESHOLD_KEYS = ("vendor_fmr", "vendor_fnmr", "calibrated_threshold", "calibrated_fmr", "calibrated_fnmr")
@@ -65,6 +75,10 @@ def threshold_audit(answer: object, people, vendor_threshold: float, *,
     chosen on the *development* split for ``target_fmr`` (all rates as fractions)."""
     from ..metrics import threshold_for_fmr
 
+    if answer is None:
+        return verdict(False, "You have not set `threshold_findings` yet: a dict with the keys "
+                           + ", ".join(THRESHOLD_KEYS) + ". Stuck? check.reference_threshold_findings(people, "
+                           "THRESHOLD) gives the reference result so the rest of the lesson runs.")
     if not isinstance(answer, dict):
         return verdict(False, "Answer with a dict with the keys " + ", ".join(THRESHOLD_KEYS) + ".")
     missing = [k for k in THRESHOLD_KEYS if k not in answer]
@@ -93,23 +107,16 @@ def threshold_audit(answer: object, people, vendor_threshold: float, *,
                             "with metrics.fmr_fnmr(test_genuine, test_impostor, [threshold])")
     chosen = values["calibrated_threshold"]
     best = threshold_for_fmr(dev_i, target_fmr)
-    dev_fmr_at_chosen = float(np.mean(dev_i <= chosen))
     test_best = threshold_for_fmr(test_i, target_fmr)
-    if abs(chosen - test_best) < 1e-9 and abs(best - test_best) > 1e-9:
+    calibration = _quietly(threshold_for_target_fmr, chosen, dev_i, target_fmr)  # as lesson 02 judges it
+    if not calibration and abs(chosen - test_best) < abs(chosen - best) and abs(chosen - test_best) <= 1e-3:
         problems.append("your threshold was chosen on the test split: choose it on the development split "
                         "and only *report* on the test split, or the audit flatters the calibrated threshold")
-    elif abs(chosen - best) > 0.01:
-        if abs(chosen - test_best) <= 0.005:
-            problems.append("your threshold was chosen on the test split: choose it on the development split "
-                            "and only *report* on the test split, or the audit flatters the calibrated threshold")
-        elif abs(chosen - threshold_for_fmr(dev_i, 10 * target_fmr)) <= 0.005:
-            problems.append(f"your threshold is for FMR {10 * target_fmr:.1%}; the audit's target is {target_fmr:.1%}")
-        elif dev_fmr_at_chosen > target_fmr:
-            problems.append(f"on the development split your threshold accepts {dev_fmr_at_chosen:.2%} of impostor "
-                            f"pairs, above the target {target_fmr:.1%}: lower it")
-        else:
-            problems.append(f"your threshold {chosen:.3f} is safe but lower than needed: the largest threshold with "
-                            f"development FMR at most {target_fmr:.1%} is what metrics.threshold_for_fmr returns")
+    elif not calibration and abs(chosen - threshold_for_fmr(dev_i, 10 * target_fmr)) <= 1e-3:
+        problems.append(f"your threshold is for FMR {10 * target_fmr:.1%}; the audit's target is {target_fmr:.1%}")
+    elif not calibration:
+        problems.append("calibrated_threshold, chosen on the development split: "
+                        + calibration.message[0].lower() + calibration.message[1:].rstrip("."))
     cal_fmr, cal_fnmr = _rates(test_g, test_i, chosen)
     if not problems and not (_fmr_close(values["calibrated_fmr"], cal_fmr)
                              and _close(values["calibrated_fnmr"], cal_fnmr)):
@@ -126,6 +133,23 @@ def threshold_audit(answer: object, people, vendor_threshold: float, *,
     return verdict(True, f"At the vendor's {vendor_threshold} the test split has FMR {vendor_fmr:.1%} and FNMR "
                       f"{vendor_fnmr:.1%}; at {chosen:.3f}, chosen on other people, FMR {cal_fmr:.2%} and FNMR "
                       f"{cal_fnmr:.1%}. The customary threshold was set for a different population.")
+
+
+def reference_threshold_findings(people, vendor_threshold: float, *,
+                                 target_fmr: float = capstone.TARGET_FMR) -> dict:
+    """Exercise 1's reference answer, for a learner who is stuck: the rates at the vendor's threshold on the
+    test split, and a threshold chosen on the development split for ``target_fmr`` with its test-split rates.
+    It says plainly that the reference was used (later cells run, but the exercise is not done)."""
+    from ..metrics import threshold_for_fmr
+
+    _, dev_i = split_pairs(people, capstone.DEV_IDENTITIES)
+    test_g, test_i = split_pairs(people, capstone.TEST_IDENTITIES)
+    calibrated = float(threshold_for_fmr(dev_i, target_fmr))
+    vendor_fmr, vendor_fnmr = _rates(test_g, test_i, vendor_threshold)
+    cal_fmr, cal_fnmr = _rates(test_g, test_i, calibrated)
+    return use_reference("exercise 1 (threshold_findings)", {
+        "vendor_fmr": vendor_fmr, "vendor_fnmr": vendor_fnmr, "calibrated_threshold": calibrated,
+        "calibrated_fmr": cal_fmr, "calibrated_fnmr": cal_fnmr})
 
 
 # ------------------------------------------------------------------------ task 2: the deletion
@@ -154,6 +178,9 @@ _RESIDUE_CACHE: dict = {}
 
 def deletion_residue(answer: object, vendor, person: int, probe, *, people=None, groups=None) -> Feedback:
     """Task 2: ``{"stores_with_residue": [...], "found_after_restore": bool}`` after the vendor's delete."""
+    if answer is None:
+        return verdict(False, "You have not set `deletion_findings` yet: {'stores_with_residue': [store names], "
+                           "'found_after_restore': True/False}.")
     if not isinstance(answer, dict) or not {"stores_with_residue", "found_after_restore"} <= answer.keys():
         return verdict(False, "Answer with a dict: {'stores_with_residue': [store names], "
                            "'found_after_restore': True/False}.")
@@ -224,6 +251,8 @@ def crawler_log_evidence(site, agent: str) -> dict:
 def crawler_evidence(answer: object, site, agent: str) -> Feedback:
     """Task 3: ``{"read_robots_txt", "disallowed_requests", "opted_out_photos"}`` for the vendor's crawler."""
     keys = ("read_robots_txt", "disallowed_requests", "opted_out_photos")
+    if answer is None:
+        return verdict(False, "You have not set `crawler_findings` yet: a dict with the keys " + ", ".join(keys) + ".")
     if not isinstance(answer, dict) or not set(keys) <= answer.keys():
         return verdict(False, "Answer with a dict with the keys " + ", ".join(keys) + ".")
     entries = site.log.entries(agent)
@@ -321,6 +350,9 @@ def group_gap(answer: object, groups, vendor_threshold: float, *,
               calibrated_threshold: float | None = None) -> Feedback:
     """Task 4: per-group FMR at the vendor's threshold, each with an interval: a list of
     :class:`course.fairness.GroupRate` or ``{group: (fmr, low, high)}``."""
+    if answer is None:
+        return verdict(False, "You have not set `group_findings` yet: the rows of "
+                           "fairness.false_match_rates_by_group, or a dict {group: (fmr, low, high)}.")
     triples = _as_group_triples(answer)
     if triples is None:
         return verdict(False, "Answer with the rows of fairness.false_match_rates_by_group, or a dict "
@@ -386,14 +418,110 @@ FINDINGS = ("threshold", "deletion", "crawling", "fairness")
 #: Numbers that are the vendor's (its accuracy claims, the LFW figure it leans on, its threshold), not measurements.
 VENDOR_NUMBERS = (99.6, 0.996, 99.38, 0.9938, capstone.CUSTOMARY_THRESHOLD)
 #: Numbers that only point somewhere ("lesson 2", "Art. 17"), removed before looking for a measurement.
-_REFERENCE = re.compile(r"\b(lessons?|tasks?|exercises?|sections?|cells?|art(icle)?\.?)\s*\d+(\(\d+\))*", re.IGNORECASE)
+_REFERENCE = re.compile(r"\b(lessons?|tasks?|exercises?|sections?|cells?|art(icle)?\.?|v)\s*\d+(\.\d+)*(\(\d+\))*",
+                        re.IGNORECASE)
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|per\s*cent)?", re.IGNORECASE)
+_STORE_WORDS = {"index": r"\bindex\b(?!\s+cent)", "backups": r"\bbackup", "index_centroids": r"centr(oid|e)s?"}
+
+REPORT_RUBRIC = """\
+Assess the prose yourself (the check cannot judge it). For each finding, strong / adequate / not yet:
+  1. Evidence: measured numbers with the data, split and threshold they refer to.
+  2. Method: thresholds chosen on development people, reported on test people; intervals given and read correctly.
+  3. Proof: residues shown from the stores and a restore; the crawler shown from the platform's log.
+  4. Recommendation: specific, actionable, tied to the finding, saying who must act.
+  5. Limits: what the audit cannot show (synthetic people, small groups, one site) and who each flaw harms."""
 
 
-def audit_report(report: object) -> Feedback:
-    """The audit report: for each finding a claim, evidence containing a measured number, and a recommendation."""
+@dataclass
+class Measured:
+    """What the audit measured for one finding: named values to quote, and other numbers a report may cite."""
+
+    values: dict[str, float]  # name -> value: rates as fractions (floats), counts as ints
+    context: tuple[float, ...] = ()  # thresholds, targets, intervals, counts: citable, not evidence on their own
+    stores: tuple[str, ...] = ()  # the deletion only: stores that still hold the person
+    found_again: bool = False  # the deletion only: the vendor's restore makes the person the top candidate
+
+    def describe(self) -> str:
+        return ", ".join(f"{name} {_shown(value)}" for name, value in self.values.items())
+
+
+def _shown(value) -> str:
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return f"{value:.2%}" if value < 0.01 else f"{value:.1%}"
+
+
+def audit_measurements(*, people, groups, vendor, person: int, probe, site, calibrated_threshold: float) -> dict:
+    """What the service and the platform's log actually show, per finding, recomputed from the data:
+    the values an honest audit report can quote (see :func:`audit_report`)."""
+    from ..metrics import equal_error_rate
+
+    threshold = float(vendor.config.threshold)
+    calibrated = float(calibrated_threshold)
+    dev_g, dev_i = split_pairs(people, capstone.DEV_IDENTITIES)
+    test_g, test_i = split_pairs(people, capstone.TEST_IDENTITIES)
+    vendor_fmr, vendor_fnmr = _rates(test_g, test_i, threshold)
+    cal_fmr, cal_fnmr = _rates(test_g, test_i, calibrated)
+    accuracy = ((1 - vendor_fmr) * len(test_i) + (1 - vendor_fnmr) * len(test_g)) / (len(test_i) + len(test_g))
+    target = capstone.TARGET_FMR
+    measured = {"threshold": Measured(
+        {"FMR at the vendor's threshold": vendor_fmr, "FNMR at the vendor's threshold": vendor_fnmr,
+         "FMR at the calibrated threshold": cal_fmr, "FNMR at the calibrated threshold": cal_fnmr},
+        (threshold, calibrated, target, 10 * target, accuracy, *_rates(dev_g, dev_i, threshold),
+         *_rates(dev_g, dev_i, calibrated), len(capstone.DEV_IDENTITIES), len(capstone.TEST_IDENTITIES),
+         len(dev_g), len(dev_i), len(test_g), len(test_i), 1 / target, 0.95,
+         equal_error_rate(dev_g, dev_i)[0], equal_error_rate(test_g, test_i)[0]))}
+    stores, found_again = expected_deletion_residue(vendor, person, probe, people, groups)
+    measured["deletion"] = Measured({"stores still holding the person": len(stores)}, (), tuple(sorted(stores)),
+                                    found_again)
+    agent = vendor.crawler.agent
+    entries = site.log.entries(agent)
+    evidence = crawler_log_evidence(site, agent)
+    measured["crawling"] = Measured(
+        {"requests robots.txt disallows": int(evidence["disallowed_requests"]),
+         "photos of members who opted out": int(evidence["opted_out_photos"])},
+        (len(entries), sum(e.path.startswith("/photos/") for e in entries), len(site.members("opted_out")),
+         len(site.people), sum(e.path.startswith("/albums/") for e in entries), sum(e.status == 429 for e in entries),
+         sum(e.path.startswith("/people/") for e in entries), *scrapelab.REQUEST_RATE,
+         sum(e.path == "/" or e.path.startswith("/?") for e in entries), sum(e.status == 403 for e in entries),
+         sum(e.status == 200 for e in entries), sum(not e.path.startswith("/photos/") for e in entries)))
+    ok = np.asarray(groups.found, bool)
+    labels = _group_labels(groups)
+    rows = {r.group: r for r in expected_group_rates(groups, threshold)}
+    at_calibrated = expected_group_rates(groups, calibrated)
+    from ..fairness import bootstrap_fmr_over_people
+
+    context = [threshold, calibrated, 0.95, _pooled_fmr(groups, threshold)]
+    for t, group_rows in ((threshold, rows.values()), (calibrated, at_calibrated)):
+        group_rows = list(group_rows)
+        context += [v for r in group_rows for v in (r.fmr, r.low, r.high, r.people, r.impostor_pairs, r.false_matches)]
+        fmrs = sorted(r.fmr for r in group_rows)
+        if fmrs[0] > 0:
+            context.append(fmrs[-1] / fmrs[0])  # how many times more often the worse-off group is falsely matched
+        for r in group_rows:  # the notebook's bootstrap over people, as it prints it
+            mine = ok & (labels == r.group)
+            context += bootstrap_fmr_over_people(groups.embeddings[mine], groups.identities[mine], t, n_resamples=200)
+    measured["fairness"] = Measured({f"FMR in {g}": r.fmr for g, r in sorted(rows.items())}, tuple(context))
+    return measured
+
+
+def audit_report(report: object, measured: dict | None = None) -> Feedback:
+    """The audit report: for each finding the claim, evidence that quotes what was really measured,
+    and a recommendation; ``measured`` is :func:`audit_measurements` of this notebook's service.
+
+    Judged by machine: every finding is there; its evidence quotes at least one value the audit
+    measured (and, for the deletion, names the stores that kept the person); no rate or count in
+    it contradicts what was measured (a figure that matches nothing measured is named, with the
+    measured values); the recommendation is a sentence. The prose itself is for the learner to
+    assess, so the check then prints a rubric and a model report built from the same measurements."""
+    if report is None:
+        return verdict(False, "You have not filled `report` yet: start from capstone.report_template().")
     if not isinstance(report, dict):
         return verdict(False, "Write the report as a dict: {finding: {'claim': ..., 'evidence': ..., "
                            "'recommendation': ...}} for " + ", ".join(FINDINGS) + ".")
+    if measured is None:
+        return verdict(False, "Pass the measurements too: check.audit_report(report, measured), with measured = "
+                           "check.audit_measurements(...) as in the cell above.")
     missing = [f for f in FINDINGS if f not in report]
     if missing:
         return verdict(False, f"The report has no finding for {missing}: an audit reports every flaw it found.")
@@ -403,12 +531,7 @@ def audit_report(report: object) -> Feedback:
         if not isinstance(finding, dict):
             problems.append(f"{name}: give a dict with 'claim', 'evidence' and 'recommendation'")
             continue
-        numbers_found = _numbers_in(finding.get("evidence"))
-        if not numbers_found:
-            problems.append(f"{name}: the evidence contains no number; quote what you measured")
-        elif all(any(abs(n - v) < 1e-9 for v in VENDOR_NUMBERS) for n in numbers_found):
-            problems.append(f"{name}: the only number in the evidence is the vendor's own claim (its accuracy "
-                            "or its threshold); quote your measurement")
+        problems += _evidence_problems(name, finding.get("evidence"), measured[name])
         recommendation = finding.get("recommendation")
         if not isinstance(recommendation, str) or len(recommendation.split()) < 8:
             problems.append(f"{name}: the recommendation should say, in a sentence of at least 8 words, what the "
@@ -417,18 +540,99 @@ def audit_report(report: object) -> Feedback:
             problems.append(f"{name}: quote the vendor's claim this finding tests")
     if problems:
         return verdict(False, "Not yet: " + "; ".join(problems) + ".")
-    return verdict(True, "Every finding states the claim, measured evidence and a recommendation someone can act on.")
+    feedback = verdict(True, "Every finding states the claim, evidence that quotes what this notebook measured (no "
+                            "figure contradicts it), and a recommendation. Whether the prose is convincing, the "
+                            "check cannot judge: assess it with the rubric below.")
+    print(REPORT_RUBRIC)
+    print("\nA model report's evidence, from the same measurements (compare; wording is yours):")
+    for name in FINDINGS:
+        print(f"  {name}: {_model_evidence(name, measured[name])}")
+    return feedback
 
 
-def _numbers_in(evidence) -> list[float]:
-    if evidence is None or isinstance(evidence, bool):
+def _evidence_problems(name: str, evidence, measured: Measured) -> list[str]:
+    text = _as_text(evidence)
+    numbers = _numbers_in(text)
+    if not numbers and name != "deletion":
+        return [f"{name}: the evidence contains no number; quote what you measured ({measured.describe()})"]
+    if numbers and all(any(abs(n - v) < 1e-9 for v in VENDOR_NUMBERS) for n, _ in numbers) and name != "deletion":
+        return [f"{name}: the only number in the evidence is the vendor's own claim (its accuracy or its threshold); "
+                f"quote your measurement ({measured.describe()})"]
+    if name == "deletion":
+        named = [store for store in measured.stores if re.search(_STORE_WORDS.get(store, store), text, re.IGNORECASE)]
+        counted = [int(m.group(1)) for m in re.finditer(r"\b(\d+)\s+(?:of\s+\d+\s+)?stores\b", text)]
+        wrong = [n for n in counted if n != len(measured.stores)]
+        if wrong:
+            return [f"deletion: the evidence says {wrong[0]} stores, but service.find counted data in "
+                    f"{len(measured.stores)} ({', '.join(measured.stores)}) after the vendor's delete"]
+        if len(named) < len(measured.stores) and not counted:
+            left = [s for s in measured.stores if s not in named]
+            return [f"deletion: the evidence does not name {', '.join(left)}, where service.find still counted data "
+                    f"of the person after the vendor's delete (stores with data: {', '.join(measured.stores)})"]
         return []
-    if isinstance(evidence, numbers.Number):
-        return [float(evidence)] if np.isfinite(float(evidence)) else []
-    if isinstance(evidence, str):
-        return [float(x) for x in re.findall(r"\d+(?:\.\d+)?", _REFERENCE.sub(" ", evidence))]
-    if isinstance(evidence, dict):
-        evidence = list(evidence.values())
-    if isinstance(evidence, (list, tuple, set)):
-        return [n for item in evidence for n in _numbers_in(item)]
+    citable = list(measured.values.values()) + list(measured.context) + list(VENDOR_NUMBERS)
+    for number, decimals, kind, written in _numbers_in(text, typed=True):
+        checked = kind == "count" if name == "crawling" else kind == "rate"
+        if checked and not any(_matches(number, decimals, v) for v in citable):
+            return [f"{name}: the evidence says {written.strip()}, which is not what this "
+                    f"notebook measured: {measured.describe()}"]
+    if not any(_matches(n, d, v) for n, d in numbers for v in measured.values.values()):
+        return [f"{name}: the evidence quotes none of the values this notebook measured ({measured.describe()})"]
     return []
+
+
+def _as_text(evidence) -> str:
+    if evidence is None or isinstance(evidence, bool):
+        return ""
+    if isinstance(evidence, dict):
+        return "; ".join(f"{k}: {_as_text(v)}" for k, v in evidence.items())
+    if isinstance(evidence, (list, tuple, set)):
+        return "; ".join(_as_text(v) for v in evidence)
+    return str(evidence)
+
+
+_COUNTED = re.compile(r"\s*(\w+\s+){0,2}?(requests?|photos?|pages?|albums?|images?|members?|profiles?|times)\b",
+                      re.IGNORECASE)
+
+
+def _numbers_in(text: str, *, typed: bool = False) -> list[tuple]:
+    """The numbers in ``text`` as (value, decimals shown), percentages as fractions (decimals + 2);
+    references such as "lesson 2" or "Art. 17(3)" left out. With ``typed``, each also gets its kind:
+    "rate" (a percentage, or a fraction below 1), "count" (a whole number followed by what it counts,
+    such as "12 requests") or "other"."""
+    found = []
+    text = _REFERENCE.sub(" ", text)
+    for match in _NUMBER.finditer(text):
+        whole, fraction, percent = match.groups()
+        value = float(whole.replace(",", "") + (fraction or ""))
+        decimals = len(fraction) - 1 if fraction else 0
+        if percent:
+            value, decimals = value / 100, decimals + 2
+        if not typed:
+            found.append((value, decimals))
+            continue
+        if re.search(r"(threshold|distance|tolerance|cut-?off|\bat)\s*(of|=|:|is)?\s*$", text[:match.start()],
+                     re.IGNORECASE) and not percent:
+            kind = "other"  # a threshold the report names ("at 0.6", "threshold 0.41"), not a measured rate
+        elif percent or (fraction and value < 1):
+            kind = "rate"
+        elif not fraction and _COUNTED.match(text, match.end()):
+            kind = "count"
+        else:
+            kind = "other"
+        found.append((value, decimals, kind, match.group(0)))
+    return found
+
+
+def _matches(number: float, decimals: int, value: float) -> bool:
+    """``number``, written with ``decimals`` decimals, is ``value`` rounded or cut to that many decimals."""
+    scale = 10.0 ** decimals
+    return any(abs(number - candidate) <= 1e-9 for candidate in
+               (round(value, decimals), np.floor(value * scale + 1e-9) / scale))
+
+
+def _model_evidence(name: str, measured: Measured) -> str:
+    if name == "deletion":
+        return (f"after the vendor's delete, service.find still counts data in {', '.join(measured.stores)}; after "
+                f"the vendor's restore the person is {'again' if measured.found_again else 'not'} the top candidate.")
+    return measured.describe() + "."

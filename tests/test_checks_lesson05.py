@@ -1,0 +1,360 @@
+"""Lesson 05's exercise checks: typical wrong answers get ❌ with a message naming the mistake, right answers
+written differently get ✅. Exercise 1's crawlers really run against the local lab site, as a learner's would."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+import urllib.robotparser
+
+import pytest
+
+from course import crawl, scrapelab
+from course.checks import lesson05 as check
+
+# --------------------------------------------------------------------------- exercise 1: a polite crawler
+
+
+def learner_crawler(agent: str, *, robots_first: bool = True, obey_robots: bool = True, wait: bool = True,
+                    on_429: str = "retry-after", skip_opted_out: bool = True, paginate: bool = True,
+                    returns: str = "dict", sent_agent: str | None = None):
+    """A crawler as a learner writes it for exercise 1, with one of the typical slips switched on."""
+
+    def crawl_politely(base_url: str, agent: str = agent, max_requests: int = 300):
+        state = {"last": 0.0, "delay": 0.0, "sent": 0}
+
+        def get(url):
+            for _attempt in range(4):
+                if state["sent"] >= max_requests:
+                    return None
+                pause = state["last"] + state["delay"] - time.monotonic()
+                if wait and pause > 0:
+                    time.sleep(pause)
+                state["last"] = time.monotonic()
+                state["sent"] += 1
+                response = crawl.fetch(url, sent_agent or agent)
+                if response.status != 429:
+                    return response
+                if on_429 == "give-up":
+                    return None
+                time.sleep(0.05 if on_429 == "short-pause" else crawl.retry_after(response))
+            return None
+
+        robots = urllib.robotparser.RobotFileParser()
+        if not robots_first:
+            get(base_url + "/")
+        answer = get(base_url + "/robots.txt")
+        robots.parse(answer.text.splitlines() if answer and answer.status == 200 else [])
+        rate = robots.request_rate(agent)
+        state["delay"] = rate.seconds / rate.requests if rate else 1.0
+        profiles, queue, seen = {}, [base_url + "/"], {base_url + "/"}
+        while queue and state["sent"] < max_requests:
+            url = queue.pop(0)
+            if obey_robots and not robots.can_fetch(agent, url):
+                continue
+            response = get(url)
+            if response is None or response.status != 200:
+                continue
+            page = crawl.parse_page(response.text)
+            if skip_opted_out and crawl.opted_out(response, page):
+                continue
+            path = url[len(base_url):]
+            if path.startswith("/people/"):
+                profiles[path] = page.name
+            for link in page.links:
+                target = urllib.parse.urljoin(url, link["href"])
+                if not paginate and ("page=" in target or path.startswith("/people/")):
+                    continue  # only the profiles listed on the first directory page
+                if target.startswith(base_url + "/") and target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+        if returns == "list":
+            return sorted(profiles)
+        if returns == "urls":
+            return {base_url + path: name for path, name in profiles.items()}
+        return None if returns == "none" else profiles
+
+    return crawl_politely
+
+
+def reference_course_crawler(agent: str):
+    """A right answer by another route: the course's own polite crawler, its profiles as {path: name}."""
+
+    def crawl_politely(base_url: str, agent: str = agent):
+        result = crawl.polite_crawl(base_url, agent=agent, photos=False)
+        return {path: profile.name for path, profile in result.profiles.items()}
+
+    return crawl_politely
+
+
+@pytest.fixture(scope="module")
+def site():
+    """Plaza as in the notebook: 40 members, so a crawler that never waits exceeds the requested rate."""
+    with scrapelab.SocialNetwork(seed=2026, n_people=40, time_limit=600) as running:
+        yield running
+
+
+def judge(site, crawler, agent, **kwargs):
+    since = len(site.log)
+    result = crawler(site.url)
+    return check.polite_crawler(site, agent, result, since=since, crawler=crawler, **kwargs)
+
+
+WRONG_CRAWLERS = {
+    "urllib's default User-Agent": (dict(sent_agent="Python-urllib/3.11"), "urllib's default"),
+    "robots.txt not read first": (dict(robots_first=False), "read /robots.txt before anything else"),
+    "robots.txt ignored": (dict(obey_robots=False), "which robots.txt disallows"),
+    "opted-out members kept": (dict(skip_opted_out=False), "who opted out"),
+    "no pause between requests": (dict(wait=False), "requests in one second"),
+    "only the first directory page": (dict(paginate=False), 'follow its rel="next" links'),
+    "a list instead of a dict": (dict(returns="list"), "return a dict"),
+    "forgot to return": (dict(returns="none"), "returned None"),
+    "Retry-After ignored (0.05 s pause)": (dict(on_429="short-pause"), "before the Retry-After time had passed"),
+    "gives up on a 429 and goes on at once": (dict(on_429="give-up"), "before the Retry-After time had passed"),
+}
+
+
+@pytest.mark.parametrize("slip", list(WRONG_CRAWLERS))
+def test_polite_crawler_check_names_each_slip(site, slip, capsys):
+    options, phrase = WRONG_CRAWLERS[slip]
+    agent = f"Learner-{re.sub(r'[^A-Za-z]', '', slip)}/1.0 (tests)"
+    feedback = judge(site, learner_crawler(agent, **options), agent)
+    assert not feedback, slip
+    assert phrase in feedback.message, feedback.message
+    assert "❌" in capsys.readouterr().out
+
+
+RIGHT_CRAWLERS = {
+    "the notebook's solution": lambda agent: learner_crawler(agent),
+    "full URLs as keys": lambda agent: learner_crawler(agent, returns="urls"),
+    "the course's polite_crawl, another algorithm": reference_course_crawler,
+}
+
+
+@pytest.mark.parametrize("answer", list(RIGHT_CRAWLERS))
+def test_polite_crawler_check_accepts_right_crawlers(site, answer, capsys):
+    agent = f"Right-{re.sub(r'[^A-Za-z]', '', answer)}/1.0 (tests)"
+    feedback = judge(site, RIGHT_CRAWLERS[answer](agent), agent)
+    assert feedback, feedback.message
+    assert "waited the Retry-After time" in feedback.message
+
+
+def test_polite_crawler_check_names_a_crawler_tied_to_one_site(site, capsys):
+    agent = "OneSite/1.0 (tests)"
+    crawler = learner_crawler(agent)
+    feedback = judge(site, lambda base_url: crawler(site.url), agent)  # ignores the address it is given
+    assert not feedback and "crawl the base_url it is given" in feedback.message
+
+
+def test_the_tight_site_really_provokes_a_429_for_a_crawler_at_robots_pace():
+    agent = "TightProbe/1.0 (tests)"
+    with scrapelab.SocialNetwork(**check.TIGHT_SITE) as tight:
+        learner_crawler(agent)(tight.url)
+        statuses = [e.status for e in tight.log.entries(agent)]
+    assert 429 in statuses
+
+
+def test_polite_crawler_check_without_the_crawler_judges_the_log_only(site, capsys):
+    agent = "LogOnly/1.0 (tests)"
+    since = len(site.log)
+    profiles = learner_crawler(agent)(site.url)
+    feedback = check.polite_crawler(site, agent, profiles, since=since)
+    assert feedback and "Retry-After" not in feedback.message
+    not_a_function = check.polite_crawler(site, agent, profiles, since=since, crawler=profiles)
+    assert "Pass your crawler function" in not_a_function.message
+    assert "No request" in check.polite_crawler(site, "NeverSeen/1.0").message
+
+
+def test_check_judges_only_the_latest_run(site, capsys):
+    agent = "SecondTry/1.0 (tests)"
+    opted = site.members("opted_out")[0]
+    crawl.fetch(site.url + "/robots.txt", agent)
+    crawl.fetch(site.url + f"/photos/{opted.slug}/0.jpg", agent)  # a first, careless attempt
+    assert "opted out" in check.polite_crawler(site, agent).message
+    since = len(site.log)
+    result = crawl.polite_crawl(site.url, agent=agent, photos=False)  # the corrected crawler, same name
+    names = {path: profile.name for path, profile in result.profiles.items()}
+    assert check.polite_crawler(site, agent, names, since=since)
+
+
+# --------------------------------------------------------------------------- exercise 2: a consent filter
+
+RECORDS = check.consent_exercise_records()
+BY_ID = {r["id"]: r for r in RECORDS}
+KEEP = ["plaza-3", "own-ana", "synthetic-12"]
+
+CONSENT_WRONG = {
+    "public treated as consent": (KEEP + ["web-1"], "public is not consent"),
+    "a platform licence treated as consent": (KEEP + ["web-2"], "licence the user gave the platform"),
+    "the London set kept": (KEEP + ["london-017"], "does not name face recognition"),
+    "a withdrawn consent kept": (KEEP + ["own-cho"], "withdrew"),
+    "consent for something else kept": (KEEP + ["own-ben"], "consent covers only what it names"),
+    "synthetic people dropped": (["own-ana"], "nobody to ask"),
+    "an id that does not exist": (KEEP + ["nope"], "not one of the records' ids"),
+    "forgot to return": (None, "forget `return`"),
+    "a string": ("own-ana", "Return a list"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(CONSENT_WRONG))
+def test_consent_filter_names_each_mistake(mistake, capsys):
+    answer, phrase = CONSENT_WRONG[mistake]
+    feedback = check.consent_filter(answer, RECORDS)
+    assert not feedback and phrase in feedback.message, feedback.message
+
+
+def _keep_by_regex(records):
+    """Another right algorithm: a regular expression over the consent text."""
+    words = re.compile(r"face(ial)? recognition|biometric|face embedding", re.IGNORECASE)
+    return [r["id"] for r in records if (r["source"] == "synthetic" and r.get("generator"))
+            or (r["source"] in ("consented", "own_photo") and not r.get("withdrawn") and words.search(r["consent"]))]
+
+
+CONSENT_RIGHT = {
+    "the records themselves": lambda: [r for r in RECORDS if check.covers_face_recognition(r)],
+    "their ids, in another order": lambda: list(reversed(KEEP)),
+    "a set of ids from a regex": lambda: set(_keep_by_regex(RECORDS)),
+    "a tuple of records": lambda: tuple(BY_ID[i] for i in KEEP),
+}
+
+
+@pytest.mark.parametrize("answer", list(CONSENT_RIGHT))
+def test_consent_filter_accepts_right_answers(answer, capsys):
+    assert check.consent_filter(CONSENT_RIGHT[answer](), RECORDS)
+
+
+# --------------------------------------------------------------------------- exercise 3: an erasure request
+
+GOOD_LETTER = """To the Data Protection Officer,
+My name is Ana Example. Photos of me were copied from my profile https://plaza.example/people/ana-example.
+Under Article 17 of the GDPR I ask you to erase all photos of me and every face embedding or biometric template
+computed from them, and to stop collecting my photos. Please confirm in writing without undue delay, and at the
+latest within one month of this letter.
+"""
+NAMELESS = GOOD_LETTER.replace("My name is Ana Example.", "I am writing about my photos.")
+
+LETTER_WRONG = {
+    "photos only": (GOOD_LETTER.replace("and every face embedding or biometric template\ncomputed from them, ", ""),
+                    "embeddings"),
+    "GDPR without the article": (GOOD_LETTER.replace("Article 17 of the GDPR", "the GDPR"), "Article 17"),
+    "no deadline": (GOOD_LETTER.replace("without undue delay, and at the\nlatest within one month of this letter",
+                                        "soon"), "deadline"),
+    "nameless": (NAMELESS, "who you are"),
+    "'I am Concerned' is not a name": (NAMELESS.replace("I am writing", "I am Concerned"), "who you are"),
+    "one line": ("Please delete my data.", "who you are"),
+    "not a string": (42, "one string"),
+    "not set yet": (None, "not set `letter` yet"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(LETTER_WRONG))
+def test_deletion_request_names_each_gap(mistake, capsys):
+    letter, phrase = LETTER_WRONG[mistake]
+    feedback = check.deletion_request(letter)
+    assert not feedback and phrase in feedback.message, feedback.message
+
+
+LETTER_RIGHT = {
+    "GDPR": GOOD_LETTER,
+    "BIPA instead": GOOD_LETTER.replace("Article 17 of the GDPR", "Illinois BIPA"),
+    "I'm ...": NAMELESS.replace("I am writing about my photos.", "I'm Alex Sample."),
+    "lower case": NAMELESS.replace("I am writing about my photos.", "my name is alex sample."),
+    "signed at the end": NAMELESS + "\nAlex Sample\n",
+}
+
+
+@pytest.mark.parametrize("answer", list(LETTER_RIGHT))
+def test_deletion_request_accepts_right_letters(answer, capsys):
+    assert check.deletion_request(LETTER_RIGHT[answer])
+
+
+# --------------------------------------------------------------------------- exercise 4: a position statement
+
+SOURCES = {"opc": "https://priv.gc.ca/opc", "aiact": "https://eur-lex.europa.eu/eli/reg/2024/1689/oj",
+           "williams": "https://www.aclu.org/williams", "cbs": "https://www.cbsnews.com/clearview"}
+BODY = ("I argue against the motion: scraping faces for a search engine should be unlawful, whatever robots.txt "
+        "says, because the people in the photos never agreed and cannot realistically object. ") * 3
+GOOD = BODY + "Canada's commissioners called it mass surveillance [opc], and the EU bans it [aiact]."
+
+POSITION_WRONG = {
+    "the reported answer: Parks and Clearview, 99.6 %": (
+        "against", GOOD + " Nijeer Parks spent 10 days in jail after Clearview matched him, with a tool sold as "
+        "99.6 % accurate.", "Nijeer Parks's arrest to Clearview"),
+    "Clearview named in Reid's arrest": ("against", GOOD + " Clearview put Randal Reid in jail.", "Reid's arrest"),
+    "Clearview named in Williams' arrest": (
+        "against", GOOD + " Robert Williams was arrested after a Clearview search.", "Robert Williams's arrest"),
+    "an image count stated as fact": ("against", GOOD + " Clearview holds 60 billion images.", "company's own claims"),
+    "over 30 billion faces as fact": ("against", GOOD + " Its index spans 30+ billion faces.", "company's own claims"),
+    "99.6 % stated as fact": ("for", GOOD + " The tool is 99.6% accurate.", "'99.6% accurate' as a fact"),
+    "too short": ("against", "I argue it should be banned [opc] [aiact].", "at least 80"),
+    "one source": ("against", BODY + " See [opc].", "cites 1"),
+    "a source not on the list": ("against", BODY + " See [opc] and [nyt].", "[nyt] is not one of them"),
+    "no stance": (None, GOOD, "not set `stance` yet"),
+    "a stance that is neither": ("maybe", GOOD, '"for" or "against"'),
+    "no statement": ("for", None, "not set `statement` yet"),
+    "not a string": ("for", ["a", "list"], "one string"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(POSITION_WRONG))
+def test_position_statement_names_each_mistake(mistake, capsys):
+    stance, statement, phrase = POSITION_WRONG[mistake]
+    feedback = check.position_statement(stance, statement, SOURCES)
+    assert not feedback and phrase in feedback.message, feedback.message
+    assert "model statement" not in capsys.readouterr().out  # no model answer before a valid attempt
+
+
+POSITION_RIGHT = {
+    "against, keys in brackets": ("against", GOOD),
+    "For, keys in any case and a URL": (" For ", BODY.replace("against", "for") + " See [OPC] and "
+                                        + SOURCES["williams"] + "."),
+    "Parks, hedged": ("against", GOOD + " Nijeer Parks spent 10 days in jail after a face search; which system "
+                      "was used is unknown, though some lists name Clearview."),
+    "an image count, attributed": ("against", GOOD + " Clearview claims more than 60 billion images, as reported "
+                                   "in October 2025."),
+    "99.6 %, attributed": ("for", GOOD + " Its chief executive told CBS the tool was 99.6% accurate [cbs]."),
+    "99.6 %, sold as": ("for", GOOD + " The tool was sold as 99.6 per cent accurate."),
+    "an image count, by its own account": ("against", GOOD + " By its own account it holds over 30 billion photos."),
+    "dollars are not images": ("against", GOOD + " Fines could reach 1.50 billion dollars."),
+    "Clearview and Williams in one sentence, unlinked": (
+        "against", GOOD + " Unlike Clearview's marketing, Robert Williams' arrest in Detroit shows what any face "
+        "search can do."),
+}
+
+
+@pytest.mark.parametrize("answer", list(POSITION_RIGHT))
+def test_position_statement_accepts_right_answers_and_shows_rubric_and_model_after(answer, capsys):
+    stance, statement = POSITION_RIGHT[answer]
+    feedback = check.position_statement(stance, statement, SOURCES)
+    assert feedback, feedback.message
+    shown = capsys.readouterr().out
+    assert "cannot judge" in feedback.message and "rubric" in shown.lower()
+    assert check.MODEL_STATEMENTS[stance.strip().lower()] in shown
+
+
+def test_model_statements_pass_their_own_check(capsys):
+    keys = {k: f"https://example.org/{k}" for k in ("opc", "aiact", "williams", "cbs", "hiq", "rfc9309")}
+    for stance, statement in check.MODEL_STATEMENTS.items():
+        assert check.position_statement(stance, statement, keys), stance
+
+
+def test_check_names_everything_the_impolite_crawler_did(site, capsys):
+    since = len(site.log)
+    crawl.impolite_crawl(site.url, max_requests=400)
+    feedback = check.polite_crawler(site, crawl.BROWSER_AGENT, since=since)
+    assert not feedback
+    for phrase in ("first request", "robots.txt disallows", "opted out", "login wall", "Retry-After"):
+        assert phrase in feedback.message, phrase
+
+
+def test_check_reads_the_crawlers_result(site, capsys):
+    agent = "ResultReader/1.0 (tests)"
+    since = len(site.log)
+    names = learner_crawler(agent)(site.url)
+    assert check.polite_crawler(site, agent, names, since=since)
+    opted = site.members("opted_out")[0]
+    private = site.members("private")[0]
+    for extra in (opted, private):
+        feedback = check.polite_crawler(site, agent, {**names, extra.path: extra.name}, since=since)
+        assert not feedback and f"your result lists {extra.name}" in feedback.message
