@@ -96,8 +96,12 @@ def require_provenance(record: object, *, what: str = "image", image: object = N
 #: Shortest consent text that can say who agreed to what (a bare "y" or "ok" says nothing).
 MIN_CONSENT_WORDS = 4
 #: A statement that agrees ("I agree", "I consent", "I give permission"...), not negated.
-_AGREES = re.compile(r"\b(i|we)\s+(hereby\s+)?(agree|consent|accept|allow|permit|authori[sz]e|am happy|are happy|"
-                     r"give\s+(my\s+|our\s+)?(consent|permission))\b|\bgave\s+(signed\s+|written\s+)?consent\b")
+_AGREES = re.compile(r"\b(i|we)\s+(hereby\s+)?(agree|consent|accept|allow|permit|authori[sz]e|grant|"
+                     r"am\s+(happy|glad|willing|ok|okay|fine)|are\s+(happy|glad|willing|ok|okay|fine)|"
+                     r"give\s+(you\s+)?(my\s+|our\s+)?(consent|permission))\b"
+                     r"|\bgave\s+(signed\s+|written\s+)?consent\b"
+                     r"|\byou\s+(may|can|are\s+allowed\s+to|have\s+my\s+permission\s+to)\s+(use|compute|keep|store|process)\b"
+                     r"|\b(permission|consent)\s+(is|was)\s+(given|granted)\b|\bmay\s+be\s+used\b")
 #: A statement that refuses ("I do not consent", "I don't agree", "I refuse", "I object", "no consent"...).
 _REFUSES = re.compile(
     r"\b(i|we)\s+(do|did|will|would|can|shall|have|has|had)?\s*(not|n't|never)\s+(ever\s+)?"
@@ -112,6 +116,11 @@ _FACE_USE = re.compile(r"face|facial|biometric|embedding|faceprint")
 #: ...unless it only limits the scope ("I do not agree to any other use").
 _SCOPE_LIMIT = re.compile(
     r"\b(other|else|beyond|outside|except|further|additional|commercial|shar(e|ed|ing)|sell|publish)")
+
+
+def _clause_after(text: str, match: re.Match) -> str:
+    """The rest of the sentence after a match: what a refusal refuses."""
+    return re.split(r"[.;:!?]", text[match.end():])[0]
 
 
 def _require_agreement(consent: object, what: str) -> None:
@@ -131,9 +140,9 @@ def _require_agreement(consent: object, what: str) -> None:
         )
     text = text.replace("don't", "do not").replace("won't", "will not").replace("can't", "cannot") \
         .replace("cannot", "can not").replace("didn't", "did not")
-    refusals = list(_REFUSES.finditer(text))
-    aimed_at_faces = any(_FACE_USE.search(clause) and not _SCOPE_LIMIT.search(clause)
-                         for clause in (re.split(r"[.;:!?]", text[m.end():])[0] for m in refusals))
+    # A refusal that only limits the scope ("I don't consent to anything else") is part of an agreement.
+    refusals = [m for m in _REFUSES.finditer(text) if not _SCOPE_LIMIT.search(_clause_after(text, m))]
+    aimed_at_faces = any(_FACE_USE.search(_clause_after(text, m)) for m in refusals)
     if refusals and (aimed_at_faces or not _AGREES.search(text)):
         raise ProvenanceError(
             f"{what}: the consent text does not say what the person agrees to: it refuses "

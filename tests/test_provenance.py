@@ -91,6 +91,7 @@ def test_a_consent_that_says_nothing_is_refused(consent):
     "Consent was withdrawn by the subject on 3 March 2026.",
     "I won\u2019t allow face recognition on my photo, sorry.",
     "We never gave permission for any of this, delete the pictures.",
+    "You may not use my face for anything. I do not consent to a face embedding.",
 ])
 def test_a_consent_that_refuses_is_refused(consent):
     with pytest.raises(ProvenanceError, match="does not say what the person agrees to: it refuses"):
@@ -106,6 +107,10 @@ def test_a_consent_that_refuses_is_refused(consent):
     "Yes, I give my permission for face recognition in this exercise only.",
     "I am happy for my photo to be used for a face embedding in this class.",
     "All individuals gave signed consent for their images to be used in lab-based and web-based studies.",
+    # permission without the words "I agree" (a right answer in lesson 00 that the guard once refused)
+    "You may compute a face embedding of this photo for exercise 2 of this course; I don't consent to anything else.",
+    "Permission is granted to use my photo for a face embedding in the lesson. I do not consent to sharing.",
+    "My photo may be used for the embedding exercise in this course, and nothing else; withdraw any time.",
 ])
 def test_a_consent_written_in_other_words_passes(consent):
     assert provenance.require_provenance(_own(consent))
