@@ -104,7 +104,8 @@ def test_the_free_text_is_never_approved_by_keywords():
     soup = "agree consent embedding biometric course exercise withdraw delete erase revoke recognition"
     feedback = check.consent_record(provenance.own_photo("Sam Example", soup), RIGHT_TERMS)
     assert "Your terms are right (this part is checked)" in feedback.message
-    assert "the check does not read free text" in feedback.message and check.MODEL_ANSWER in feedback.message
+    assert "whether it is a good consent text is for you to judge" in feedback.message
+    assert check.MODEL_ANSWER in feedback.message
 
 
 def _terms(**changes):
@@ -123,6 +124,12 @@ def _terms(**changes):
                                              "emailing the course."), RIGHT_TERMS, "your consent text says 'police'"),
         (provenance.own_photo("Sam Example", GOOD_CONSENT + " The embedding may be licensed to companies."),
          RIGHT_TERMS, "your consent text says"),
+        (provenance.own_photo("Sam Example", GOOD_CONSENT + " It may be sold, but only to police."),
+         RIGHT_TERMS, "your consent text says 'police'"),
+        (provenance.own_photo("Sam Example", GOOD_CONSENT + " Later the photo may be sold."),
+         RIGHT_TERMS, "your consent text says 'sold'"),
+        (provenance.own_photo("Sam Example", GOOD_CONSENT + " The photo will be published on the course blog."),
+         RIGHT_TERMS, "your consent text says 'published'"),
         (provenance.own_photo("Sam Example", GOOD_CONSENT), _terms(on_withdrawal=check.ON_WITHDRAWAL[1]),
          "deleting only the photo leaves it behind"),
         (provenance.own_photo("Sam Example", GOOD_CONSENT), _terms(on_withdrawal=check.ON_WITHDRAWAL[3]),

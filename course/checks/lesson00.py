@@ -129,11 +129,13 @@ _AFFIRMED_USE = {
     USES[3]: re.compile(r"\b(sell|sells|selling|sold|sale|licen[cs]e[ds]?|licen[cs]ing)\b"),
     USES[5]: re.compile(r"\b(publish|published|publishing|posted\s+online)\b"),
 }
-#: A sentence with one of these words may be excluding the use it names ("it will never be sold").
-_NEGATION = re.compile(r"\b(not|never|no|nor|neither|without|nobody|nothing|none|only)\b|n't\b")
+#: A sentence with one of these words may be excluding the use it names ("it will never be sold"); weaker words
+#: ("only", "without") are left out on purpose: "sold only to police" affirms the sale.
+_NEGATION = re.compile(r"\b(not|never|no|nor|neither|nobody|nothing|none)\b|n't\b")
 
 RUBRIC = (
-    "Judge your consent text yourself; the check does not read free text. Does it:\n"
+    "Judge your consent text yourself. The check only screened it for a refusal, a removed way out, and an "
+    "excluded use named without 'not'; whether it is a good consent text is for you to judge. Does it:\n"
     "  1. say plainly that the person agrees (it is not a refusal or a question)?\n"
     "  2. name what is done with the face: a face embedding (biometric data) is computed from the photo?\n"
     "  3. limit the purpose to this course's exercises?\n"
