@@ -257,10 +257,6 @@ def consent_record(record: object, terms: object) -> Feedback:
     problem = _text_problem(record["consent"])
     if problem:
         return verdict(False, problem)
-    try:
-        require_provenance(record, what="your record")
-    except ProvenanceError as err:
-        return verdict(False, str(err).splitlines()[0] + " Build it with provenance.own_photo(...).")
     if not isinstance(terms, dict):
         return verdict(False, f"consent_terms should be a dict, got {type(terms).__name__}.")
     problems = _terms_problems(terms)
@@ -273,6 +269,11 @@ def consent_record(record: object, terms: object) -> Feedback:
         return verdict(False, f"Your terms are right, but your consent text says {word!r} with no 'not' or 'never' "
                            f"in that sentence, while your terms say {use!r} is not covered. If the text means to "
                            "exclude it, say so plainly.")
+    # the guard last: everything above is judged here, whatever the guard refuses as well
+    try:
+        require_provenance(record, what="your record")
+    except ProvenanceError as err:
+        return verdict(False, str(err).splitlines()[0] + " Build it with provenance.own_photo(...).")
     return verdict(True, "Your terms are right (this part is checked): one use covered, every other use excluded, "
                       "withdrawal at any time, and the photo and its embedding both deleted.\n\n"
                       f"Your consent text:\n  {record['consent']}\n\n{RUBRIC}\n\nA model answer:\n  {MODEL_ANSWER}")
