@@ -73,8 +73,9 @@ def rank1_pixels_and_pca(images: np.ndarray, identities: np.ndarray, pca: PCA) -
 class PoseSweep:
     """Rank-1 identification for each pose range (max |yaw| in degrees), in pixel and PCA space.
 
-    Each rate is over ``n_probes`` probe photos. ``rank1_pca`` uses ``n_components`` eigenfaces; ``rank1_pca_by_components`` holds the same measurement
-    for every number of components tried, so a reader can see how much that choice matters."""
+    Each rate is over ``n_probes`` probe photos. ``rank1_pca`` uses ``n_components`` eigenfaces;
+    ``rank1_pca_by_components`` holds the same measurement for every number of components tried, so a
+    reader can see how much that choice matters."""
 
     max_yaws: np.ndarray
     rank1_pixels: np.ndarray

@@ -158,7 +158,8 @@ def _terms(**changes):
         (provenance.own_photo("Sam Example", GOOD_CONSENT), None, "You have not set consent_terms yet"),
         (None, RIGHT_TERMS, "You have not set my_record yet"),
         (faces.synthetic_faces(1, 1, size=64).provenance[0], RIGHT_TERMS, "own_photo"),
-        ({**provenance.own_photo("Sam Example", GOOD_CONSENT), "consent": True}, RIGHT_TERMS, "text the person agreed to"),
+        ({**provenance.own_photo("Sam Example", GOOD_CONSENT), "consent": True}, RIGHT_TERMS,
+         "text the person agreed to"),
         ({"source": "own_photo", "consent": GOOD_CONSENT}, RIGHT_TERMS, "missing subject"),
     ],
 )

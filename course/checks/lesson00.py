@@ -63,8 +63,8 @@ def chosen_option(value: object, options, field: str) -> tuple[str | None, str |
         return by_normal[normal(value)], None
     near = difflib.get_close_matches(normal(value), list(by_normal), n=1, cutoff=0.75)
     hint = f" Did you mean {by_normal[near[0]]!r}?" if near else ""
-    return None, (f"{field}: {value!r} is not one of the options.{hint} Copy one of: "
-                  + "; ".join(repr(o) for o in options) + ".")
+    return None, (f"{field}: {value!r} is not one of the options, so the check cannot judge it.{hint} "
+                  "Copy one of: " + "; ".join(repr(o) for o in options) + ".")
 
 
 #: The uses a consent for one photo could cover; exercise 2 sorts them into covered and not covered.
@@ -112,8 +112,9 @@ _WHY_ON_WITHDRAWAL = {
 }
 
 #: An explicit refusal of consent ("I do not agree", "I object") ...
-_REFUSAL = re.compile(r"\b(i\s+(do\s+not|don't|dont|will\s+not|won't)\s+(agree|consent|give\s+(my\s+)?(consent|permission)"
-                      r"|allow|permit)|i\s+(refuse|object|disagree|withhold|decline)|no\s+consent)\b")
+_REFUSAL = re.compile(r"\b(i\s+(do\s+not|don't|dont|will\s+not|won't)\s+"
+                      r"(agree|consent|give\s+(my\s+)?(consent|permission)|allow|permit)"
+                      r"|i\s+(refuse|object|disagree|withhold|decline)|no\s+consent)\b")
 #: ... unless it only excludes other uses ("I do not agree to any other use"), which good consent texts do.
 _EXCEPTION = re.compile(r"\b(other|else|except|beyond|further|outside|besides|apart\s+from|but)\b")
 #: A positive statement of agreement, not negated.
