@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 import numpy as np
@@ -17,6 +18,10 @@ def rerendered_image(answer: object, index: int, people) -> Feedback:
     record = people.provenance[index]
     if answer is None:
         return verdict(False, "Your function returned None: did you forget `return`?")
+    if isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], np.ndarray):
+        return verdict(False, "You returned a pair: render_face returns (image, nuisance). Take the first element.")
+    if isinstance(answer, list):
+        answer = np.asarray(answer)
     if not isinstance(answer, np.ndarray):
         return verdict(False, f"Expected an image (a numpy array), got {type(answer).__name__}. "
                            "render_face returns (image, nuisance): take the first element.")
@@ -25,6 +30,8 @@ def rerendered_image(answer: object, index: int, people) -> Feedback:
                            "Pass the same size= as the data set was made with.")
     if np.array_equal(answer, expected):
         return verdict(True, "Bit-for-bit identical: the provenance record alone was enough to rebuild the face.")
+    if answer.dtype.kind == "f" and np.allclose(answer * 255, expected, atol=0.5):
+        return verdict(False, "Right face, but scaled to 0..1: return the image as render_face gives it (uint8, 0..255).")
     for j, other in enumerate(people.provenance):
         if other["identity_seed"] == record["identity_seed"] and j != index and np.array_equal(answer, people.images[j]):
             return verdict(False, f"That is the right person but another photo of them (image {j}). "
@@ -38,42 +45,236 @@ def rerendered_image(answer: object, index: int, people) -> Feedback:
                        "record['identity_seed'] and record['view_seed'] with the data set's size and max_yaw.")
 
 
-#: A positive statement of agreement, not negated ("I do not agree" does not count).
-_AGREES = re.compile(r"(?<!not )(?<!n't )\b(i agree|i consent|i give (my )?(consent|permission)|i allow|i permit|"
-                     r"i am happy for|i'm happy for)\b")
-_NO_WAY_OUT = re.compile(r"\b(cannot|can't|can not|will never|must never|may never|won't)\s+(ever\s+)?(be\s+)?"
-                         r"(deleted|erased|withdrawn|withdraw)\b|\bwaive")
+def chosen_option(value: object, options, field: str) -> tuple[str | None, str | None]:
+    """Which of ``options`` a learner's ``value`` is, ignoring case, spacing and a final full stop.
+
+    Returns ``(option, None)`` when it is one of them, else ``(None, message)`` with a message that names
+    the field, the nearest option if there is one, and the options to copy from. Exercises whose answers
+    are choices use this so that a right choice written with other capitals is never refused."""
+    if not isinstance(value, str):
+        return None, (f"{field} should be one of the options (a string), got {type(value).__name__}: "
+                      + "; ".join(repr(o) for o in options) + ".")
+
+    def normal(text: str) -> str:
+        return " ".join(text.casefold().replace("’", "'").split()).rstrip(".")
+
+    by_normal = {normal(o): o for o in options}
+    if normal(value) in by_normal:
+        return by_normal[normal(value)], None
+    near = difflib.get_close_matches(normal(value), list(by_normal), n=1, cutoff=0.75)
+    hint = f" Did you mean {by_normal[near[0]]!r}?" if near else ""
+    return None, (f"{field}: {value!r} is not one of the options, so the check cannot judge it.{hint} "
+                  "Copy one of: " + "; ".join(repr(o) for o in options) + ".")
 
 
-def consent_record(answer: object) -> Feedback:
-    """Lesson 00: is this an own-photo provenance record whose consent text would let someone judge its scope?"""
+#: The uses a consent for one photo could cover; exercise 2 sorts them into covered and not covered.
+USES = (
+    "compute a face embedding of the photo for this course's exercises",
+    "show the photo and its matches in class slides",
+    "share the photo or the embedding with anyone outside the course, such as police or a company",
+    "sell or license the photo or the embedding",
+    "use the photo to train or tune a face recognition model",
+    "publish the photo online",
+)
+#: How the person can withdraw (exercise 2 picks one).
+WITHDRAWAL = (
+    "at any time, by emailing the person who holds the photo",
+    "only before the embedding is computed",
+    "at the end of the course, by asking the instructor",
+    "not at all once the consent is given",
+)
+#: What happens to the data when the person withdraws (exercise 2 picks one).
+ON_WITHDRAWAL = (
+    "the photo and its embedding are deleted",
+    "the photo is deleted; the embedding is kept",
+    "the photo is kept but no longer used",
+    "nothing changes for work already done",
+)
+#: The scenario of exercise 2: what the classmate agreed to.
+_SCENARIO_COVERS = {USES[0]}
+_WHY_NOT_COVERED = {
+    USES[1]: "showing it in class was not part of what your classmate agreed to",
+    USES[2]: "nobody outside the course was named",
+    USES[3]: "selling was never mentioned",
+    USES[4]: "training a model is a different use from computing one embedding",
+    USES[5]: "publishing was never mentioned",
+}
+_WHY_WITHDRAWAL = {
+    WITHDRAWAL[1]: "your classmate can withdraw at any time, also after the embedding exists",
+    WITHDRAWAL[2]: "your classmate can withdraw at any time by emailing you, not only at the end of the course",
+    WITHDRAWAL[3]: "consent that cannot be withdrawn is not the consent your classmate gave",
+}
+_WHY_ON_WITHDRAWAL = {
+    ON_WITHDRAWAL[1]: "the embedding is biometric data computed from the face, and it can still be matched "
+                      "against new photos of the person (lesson 04): deleting only the photo leaves it behind",
+    ON_WITHDRAWAL[2]: "keeping the photo is not deleting it",
+    ON_WITHDRAWAL[3]: "the embedding already computed must go too",
+}
+
+#: An explicit refusal of consent ("I do not agree", "I object") ...
+_REFUSAL = re.compile(r"\b(i\s+(do\s+not|don't|dont|will\s+not|won't)\s+"
+                      r"(agree|consent|give\s+(my\s+)?(consent|permission)|allow|permit)"
+                      r"|i\s+(refuse|object|disagree|withhold|decline)|no\s+consent)\b")
+#: ... unless it only excludes other uses ("I do not agree to any other use"), which good consent texts do.
+_EXCEPTION = re.compile(r"\b(other|else|except|beyond|further|outside|besides|apart\s+from|but)\b")
+#: A positive statement of agreement, not negated.
+_AGREES = re.compile(r"(?<!not )(?<!n't )\b(i\s+agree|i\s+consent|i\s+give\s+(my\s+)?(consent|permission)|i\s+allow"
+                     r"|i\s+permit|i\s+am\s+happy|i'm\s+happy)\b")
+#: Wording that takes the way out away: no withdrawal, waived rights, irrevocable consent.
+_NO_WAY_OUT = re.compile(r"\b(cannot|can't|can\s+not|can\s+never|may\s+not|may\s+never|will\s+not|won't|will\s+never)"
+                         r"\s+(ever\s+)?(be\s+able\s+to\s+|be\s+)?withdra(w|wn)\b|\bwaive[sd]?\b|\birrevocabl[ey]\b")
+#: Uses a text can affirm by mistake, and words that name them unambiguously.
+_AFFIRMED_USE = {
+    USES[2]: re.compile(r"\b(police|law\s+enforcement|third[-\s]+part(y|ies)|compan(y|ies)|shared?\s+(it\s+|them\s+)?"
+                        r"with\s+(others|anyone|everyone|the\s+public))\b"),
+    USES[3]: re.compile(r"\b(sell|sells|selling|sold|sale|licen[cs]e[ds]?|licen[cs]ing)\b"),
+    USES[5]: re.compile(r"\b(publish|published|publishing|posted\s+online)\b"),
+}
+#: A sentence with one of these words may be excluding the use it names ("it will never be sold"); weaker words
+#: ("only", "without") are left out on purpose: "sold only to police" affirms the sale.
+_NEGATION = re.compile(r"\b(not|never|no|nor|neither|nobody|nothing|none)\b|n't\b")
+
+RUBRIC = (
+    "Judge your consent text yourself. The check only screened it for a refusal, a removed way out, and an "
+    "excluded use named without 'not'; whether it is a good consent text is for you to judge. Does it:\n"
+    "  1. say plainly that the person agrees (it is not a refusal or a question)?\n"
+    "  2. name what is done with the face: a face embedding (biometric data) is computed from the photo?\n"
+    "  3. limit the purpose to this course's exercises?\n"
+    "  4. say what is not covered (sharing, selling, training, publishing, showing in class)?\n"
+    "  5. say how to withdraw, and that it can be done at any time?\n"
+    "  6. say that the photo AND the embedding are deleted on withdrawal?\n"
+    "  7. agree with your consent_terms, use for use?"
+)
+MODEL_ANSWER = (
+    "I agree that one photo of my face is used to compute a face embedding (biometric data) for the exercises "
+    "of this course, and for nothing else: it will not be shown in class, published, shared with anyone outside "
+    "the course, sold, or used to train a model. I can withdraw at any time by emailing the person who holds the "
+    "photo; the photo and its embedding will then be deleted."
+)
+
+
+def _text_problem(text: str) -> str | None:
+    """What a machine can say for sure is wrong with a consent text, or None; the rest is for the rubric."""
+    lowered = " ".join(text.casefold().replace("’", "'").split())
+    refusal = _REFUSAL.search(lowered)
+    if refusal and not _AGREES.search(lowered):
+        sentence_rest = re.split(r"[.;!?]", lowered[refusal.end():], maxsplit=1)[0]
+        if not _EXCEPTION.search(sentence_rest):
+            return (f"The consent text reads as a refusal ({refusal.group(0)!r}): a record of consent must say what "
+                    "the person agrees to.")
+    way_out = _NO_WAY_OUT.search(lowered)
+    if way_out:
+        return (f"The consent text takes away the way out ({way_out.group(0)!r}): consent must stay revocable, "
+                "and your terms say so.")
+    return None
+
+
+def _affirmed_excluded_use(text: str, not_covered: set[str]) -> tuple[str, str] | None:
+    """A use the terms exclude but a sentence of the text affirms (names it with no negation), or None."""
+    for sentence in re.split(r"[.;!?]", " ".join(text.casefold().replace("’", "'").split())):
+        if _NEGATION.search(sentence):
+            continue
+        for use, words in _AFFIRMED_USE.items():
+            found = words.search(sentence)
+            if use in not_covered and found:
+                return use, found.group(0)
+    return None
+
+
+def _as_uses(value: object, field: str) -> tuple[set[str] | None, str | None]:
+    """A learner's list of uses as a set of USES entries, or a message saying what is wrong with it."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        return None, (f"consent_terms[{field!r}] should be a list of uses copied from check.USES, "
+                      f"got {type(value).__name__}.")
+    uses = set()
+    for item in value:
+        use, problem = chosen_option(item, USES, f"consent_terms[{field!r}]")
+        if problem:
+            return None, problem
+        uses.add(use)
+    return uses, None
+
+
+def _terms_problems(terms: dict) -> list[str]:
+    """Everything wrong with the structured terms of exercise 2, judged against the scenario."""
+    missing = [k for k in ("covered", "not_covered", "withdraw", "on_withdrawal") if k not in terms]
+    if missing:
+        return [f"consent_terms is missing {missing}."]
+    covered, problem = _as_uses(terms["covered"], "covered")
+    if problem:
+        return [problem]
+    not_covered, problem = _as_uses(terms["not_covered"], "not_covered")
+    if problem:
+        return [problem]
+    problems = []
+    both = covered & not_covered
+    if both:
+        problems.append(f"{sorted(both)} is both covered and not covered: a use is one or the other.")
+    unsorted = set(USES) - covered - not_covered
+    if unsorted:
+        problems.append(f"you have not said whether {sorted(unsorted)} is covered: a record someone else can judge "
+                        "says it for every use, so list each use of check.USES in covered or in not_covered.")
+    for use in sorted(covered - _SCENARIO_COVERS - both):
+        problems.append(f"{use!r} is not covered: {_WHY_NOT_COVERED[use]}. Consent covers only what it names.")
+    for use in sorted(_SCENARIO_COVERS & not_covered - both):
+        problems.append(f"{use!r} is exactly what your classmate agreed to: it is covered.")
+    withdraw, problem = chosen_option(terms["withdraw"], WITHDRAWAL, "consent_terms['withdraw']")
+    if problem:
+        problems.append(problem)
+    elif withdraw in _WHY_WITHDRAWAL:
+        problems.append(f"withdraw: {_WHY_WITHDRAWAL[withdraw]}.")
+    on_withdrawal, problem = chosen_option(terms["on_withdrawal"], ON_WITHDRAWAL, "consent_terms['on_withdrawal']")
+    if problem:
+        problems.append(problem)
+    elif on_withdrawal in _WHY_ON_WITHDRAWAL:
+        problems.append(f"on_withdrawal: {_WHY_ON_WITHDRAWAL[on_withdrawal]}.")
+    return problems
+
+
+def consent_record(record: object, terms: object) -> Feedback:
+    """Lesson 00 exercise 2: an own-photo provenance record, and the terms of the consent it records.
+
+    What a machine can judge is judged: the record is an own_photo record the consent guard accepts, its
+    text is not an explicit refusal and does not take the way out away, the structured ``terms`` (which uses
+    are covered, how to withdraw, what withdrawal deletes) match the exercise's scenario, and the text does
+    not affirm a use the terms exclude. The free text itself is then left to the learner, with a rubric and a
+    model answer printed after the attempt: no keyword count decides whether it is good."""
     from ..errors import ProvenanceError
     from ..provenance import require_provenance
 
+    if record is None:
+        return verdict(False, "You have not set my_record yet: build it with provenance.own_photo(subject, consent).")
+    if terms is None:
+        return verdict(False, "You have not set consent_terms yet: a dict with covered, not_covered, withdraw "
+                           "and on_withdrawal.")
+    if not isinstance(record, dict):
+        return verdict(False, f"my_record should be the dict provenance.own_photo(...) returns, "
+                           f"got {type(record).__name__}.")
+    if record.get("source") != "own_photo":
+        return verdict(False, f"This is a {record.get('source')!r} record; the exercise asks for a photo of your "
+                           "classmate: provenance.own_photo(...).")
+    if not isinstance(record.get("consent"), str):
+        return verdict(False, "my_record['consent'] should be the text the person agreed to, in their words.")
+    problem = _text_problem(record["consent"])
+    if problem:
+        return verdict(False, problem)
+    if not isinstance(terms, dict):
+        return verdict(False, f"consent_terms should be a dict, got {type(terms).__name__}.")
+    problems = _terms_problems(terms)
+    if problems:
+        return verdict(False, "Your consent terms do not match what your classmate agreed to: "
+                       + " ".join(problems))
+    affirmed = _affirmed_excluded_use(record["consent"], set(USES) - _SCENARIO_COVERS)
+    if affirmed:
+        use, word = affirmed
+        return verdict(False, f"Your terms are right, but your consent text says {word!r} with no 'not' or 'never' "
+                           f"in that sentence, while your terms say {use!r} is not covered. If the text means to "
+                           "exclude it, say so plainly.")
+    # the guard last: everything above is judged here, whatever the guard refuses as well
     try:
-        record = require_provenance(answer, what="your record")
+        require_provenance(record, what="your record")
     except ProvenanceError as err:
-        return verdict(False, str(err).splitlines()[0] + " Build it with course.provenance.own_photo(...).")
-    if record["source"] != "own_photo":
-        return verdict(False, f"This is a {record['source']} record; the exercise asks for your own photo (own_photo).")
-    if not isinstance(record["consent"], str):
-        return verdict(False, "record['consent'] should be the text the person agreed to, in their words.")
-    text = record["consent"].lower()
-    caveat = " (This check looks for key phrases; it cannot read every sentence the way a person would.)"
-    if not _AGREES.search(text):
-        return verdict(False, "The text does not say what the person agrees to (e.g. 'I agree that ...'): as "
-                           "written it reads as a refusal, or as no answer at all." + caveat)
-    if _NO_WAY_OUT.search(text):
-        return verdict(False, "The text takes away the way out (no withdrawal, or data that can never be deleted): "
-                           "consent must stay revocable." + caveat)
-    missing = []
-    if not any(word in text for word in ("embedding", "face recognition", "recognition", "biometric", "faceprint")):
-        missing.append("what will be done with the face (computing a face embedding is biometric processing)")
-    if not any(word in text for word in ("withdraw", "delete", "revoke", "erase")):
-        missing.append("how the person can withdraw consent and have the data deleted")
-    if not any(word in text for word in ("course", "class", "exercise", "lesson", "workshop")):
-        missing.append("the purpose and context (this course exercise)")
-    if missing:
-        return verdict(False, "The record passes the guard, but the consent text does not say "
-                    + "; nor ".join(missing) + ". Consent only covers what it names.")
-    return verdict(True, "The consent names the processing, the purpose and the way out: someone else can judge its scope.")
+        return verdict(False, str(err).splitlines()[0] + " Build it with provenance.own_photo(...).")
+    return verdict(True, "Your terms are right (this part is checked): one use covered, every other use excluded, "
+                      "withdrawal at any time, and the photo and its embedding both deleted.\n\n"
+                      f"Your consent text:\n  {record['consent']}\n\n{RUBRIC}\n\nA model answer:\n  {MODEL_ANSWER}")
