@@ -12,19 +12,26 @@ from course import unlearning as ul
 # ------------------------------------------------------------------ exercise 1
 
 
-@pytest.fixture
-def service_after_naive_delete():
+def _searched_and_backed_up_service():
+    """Four people, three photos each, a trained classifier, one cached search of person 1, one backup."""
     rng = np.random.default_rng(0)
-    svc = sv.FaceService(rng.standard_normal((20, 8)), np.repeat([0, 1, 2, 3], 5), n_lists=3)
+    service = sv.FaceService(rng.standard_normal((20, 8)), np.repeat([0, 1, 2, 3], 5), n_lists=3)
     for person in range(4):
         for _ in range(3):
-            svc.add(person, rng.standard_normal(8) + 2 * person)
-    svc.train_classifier()
-    svc.search(svc.embeddings[4], k=2)
-    svc.snapshot()
-    photo_ids = svc.photo_ids_of(1)
-    svc.delete(1)
-    return svc, photo_ids
+            service.add(person, rng.standard_normal(8) + 2 * person)
+    service.train_classifier()
+    service.search(service.embeddings[4], k=2)
+    service.snapshot()
+    return service
+
+
+@pytest.fixture
+def service_after_delete():
+    """After service.delete(1): the cheap part of the deletion is done."""
+    service = _searched_and_backed_up_service()
+    photo_ids = service.photo_ids_of(1)
+    service.delete(1)
+    return service, photo_ids
 
 
 RESIDUE = {"index", "access_log", "backups", "classifier", "index_centroids"}
@@ -71,8 +78,8 @@ def _by_person_as_a_list(service, person, photo_ids):
 
 
 @pytest.mark.parametrize("function", [_read_from_the_stores, _by_person_as_a_list])
-def test_residue_right_answers(service_after_naive_delete, capsys, function):
-    service, photo_ids = service_after_naive_delete
+def test_residue_right_answers(service_after_delete, capsys, function):
+    service, photo_ids = service_after_delete
     assert check.residue_stores(function, service, 1, photo_ids)
     assert capsys.readouterr().out.startswith("✅")
 
@@ -106,8 +113,8 @@ def _stub(service, person, photo_ids):
     (_fixed(RESIDUE - {"backups"}), "the backups"),
     (_stub, "not done yet"),
 ])
-def test_residue_typical_mistakes(service_after_naive_delete, function, hint, capsys):
-    service, photo_ids = service_after_naive_delete
+def test_residue_typical_mistakes(service_after_delete, function, hint, capsys):
+    service, photo_ids = service_after_delete
     feedback = check.residue_stores(function, service, 1, photo_ids)
     assert not feedback and hint in feedback.message
     assert capsys.readouterr().out.startswith("❌")
@@ -119,14 +126,7 @@ ALL_EIGHT = {"thumbnails", "embeddings", "index", "cache", "access_log", "backup
 
 @pytest.mark.parametrize("names, where", [(ALL_EIGHT, "enrolled after the backup"), (RESIDUE, "")])
 def test_residue_rejects_a_hard_coded_answer(names, where):
-    rng = np.random.default_rng(0)
-    service = sv.FaceService(rng.standard_normal((20, 8)), np.repeat([0, 1, 2, 3], 5), n_lists=3)
-    for person in range(4):
-        for _ in range(3):
-            service.add(person, rng.standard_normal(8) + 2 * person)
-    service.train_classifier()
-    service.search(service.embeddings[4], k=2)
-    service.snapshot()
+    service = _searched_and_backed_up_service()
     photo_ids = [i for i, photo in service.photos.items() if photo.person == 1]
     for i in photo_ids:  # the lesson's naive delete: the photo store only
         del service.photos[i]
@@ -136,19 +136,19 @@ def test_residue_rejects_a_hard_coded_answer(names, where):
     assert not feedback and where in feedback.message
 
 
-def test_residue_hard_coded_for_each_situation_still_fails(service_after_naive_delete):
+def test_residue_hard_coded_for_each_situation_still_fails(service_after_delete):
     """The other situations differ from each other too: no single fixed set passes them all."""
     residues = [frozenset(s for s, n in service.find(person).items() if n)
                 for _, service, person, _ in check._other_residue_situations()]
-    service, photo_ids = service_after_naive_delete
+    service, photo_ids = service_after_delete
     residues.append(frozenset(s for s, n in service.find(1).items() if n))
     assert len(set(residues)) == 3
     for names in residues:
         assert not check.residue_stores(_fixed(names), service, 1, photo_ids)
 
 
-def test_residue_asks_for_the_function(service_after_naive_delete):
-    service, photo_ids = service_after_naive_delete
+def test_residue_asks_for_the_function(service_after_delete):
+    service, photo_ids = service_after_delete
     feedback = check.residue_stores(RESIDUE, service, 1, photo_ids)
     assert not feedback and "function itself" in feedback.message
 
