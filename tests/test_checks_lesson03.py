@@ -87,14 +87,10 @@ def test_the_second_case_shows_an_unsorted_argpartition(gallery_and_query):
         ("none", "forget `return`"),
         ("fixed", "Only"),
         ("squared_unsorted_set", "not nearest first"),
-        ("stub", "not done yet"),
     ],
 )
 def test_top_k_names_typical_mistakes(gallery_and_query, capsys, mistake, words):
     gallery, query = gallery_and_query
-
-    def stub(g, q, k):
-        raise NotImplementedError("Exercise")
 
     function = {
         "distances": lambda g, q, k: np.sort(_distances(g, q))[:k],
@@ -107,12 +103,23 @@ def test_top_k_names_typical_mistakes(gallery_and_query, capsys, mistake, words)
         "none": lambda g, q, k: None,
         "fixed": lambda g, q, k: np.arange(200, 200 + k),
         "squared_unsorted_set": lambda g, q, k: np.array(sorted(set(np.argsort(_squared(g, q))[:k].tolist()))),
-        "stub": stub,
     }[mistake]
     feedback = check.top_k(function, gallery, query, 10)
     assert not feedback
     out = capsys.readouterr().out
     assert out.startswith("❌") and words in out, out
+
+
+def test_top_k_says_the_stub_is_not_done_and_lets_its_error_stop_the_cell(gallery_and_query, capsys):
+    """The untouched stub: a specific message, and the learner's cell still stops with NotImplementedError."""
+    gallery, query = gallery_and_query
+
+    def stub(g, q, k):
+        raise NotImplementedError("Exercise: Exercise 1")
+
+    with pytest.raises(NotImplementedError, match="Exercise 1"):
+        check.top_k(stub, gallery, query, 10)
+    assert capsys.readouterr().out.startswith("❌ The exercise is not done yet")
 
 
 def test_top_k_names_an_unsorted_answer_on_the_second_gallery(gallery_and_query):

@@ -111,7 +111,6 @@ def _stub(service, person, photo_ids):
     (_without("access_log"), "the access log"),
     (_without("classifier"), "the classifier"),
     (_fixed(RESIDUE - {"backups"}), "the backups"),
-    (_stub, "not done yet"),
 ])
 def test_residue_typical_mistakes(service_after_delete, function, hint, capsys):
     service, photo_ids = service_after_delete
@@ -165,7 +164,6 @@ def _not_done(vectors, ids, alive):
 
 
 @pytest.mark.parametrize("function, hint", [
-    (_not_done, "not done yet"),
     (lambda v, i, a: None, "forget `return`"),
     (lambda v, i, a: v[a], "Return a pair"),
     (lambda v, i, a: (v, i), "Every id is still there"),
@@ -213,6 +211,10 @@ def test_tpr_function_right_answers(function):
     assert check.tpr_function(function)
 
 
+def _not_done_tpr(scores, is_member, fpr):
+    raise NotImplementedError("Exercise")
+
+
 def _off_by_one(scores, is_member, fpr):
     threshold = np.sort(scores[~is_member])[::-1][int(fpr * (~is_member).sum())]
     return float(np.mean(scores[is_member] >= threshold))
@@ -222,12 +224,7 @@ def _quantile(scores, is_member, fpr):
     return float(np.mean(scores[is_member] >= np.quantile(scores[~is_member], 1 - fpr)))
 
 
-def _not_done(scores, is_member, fpr):
-    raise NotImplementedError("Exercise")
-
-
 @pytest.mark.parametrize("function, hint", [
-    (_not_done, "not done yet"),
     (lambda s, m, f: None, "forget `return`"),
     (lambda s, m, f: ul.tpr_at_fpr(-s, m, f), "wrong way"),
     (lambda s, m, f: f, "false-positive rate itself"),
@@ -332,3 +329,14 @@ def test_shard_choice_on_a_tie_takes_fewer_shards():
 
 def test_shard_choice_none_is_right_when_nothing_fits():
     assert check.shard_choice(None, **{**SHARDS, "budget_samples_per_day": 100})
+
+
+def test_each_function_stub_says_not_done_and_still_stops_the_cell(service_after_delete, capsys):
+    """The untouched stubs: a specific message, and the learner's cell still stops with NotImplementedError."""
+    service, photo_ids = service_after_delete
+    for call in (lambda: check.residue_stores(_stub, service, 1, photo_ids),
+                 lambda: check.compaction(_not_done),
+                 lambda: check.tpr_function(_not_done_tpr)):
+        with pytest.raises(NotImplementedError, match="Exercise"):
+            call()
+        assert capsys.readouterr().out.startswith("❌ The exercise is not done yet")

@@ -27,6 +27,12 @@ def _as_index_array(answer: object) -> np.ndarray | None:
     return array
 
 
+def _not_done() -> None:
+    """Say that a function exercise is still the stub; the caller then re-raises its NotImplementedError, so the
+    learner's cell stops there, as every unfinished exercise does."""
+    verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
+
+
 # ------------------------------------------------------------------------ exercise 1
 
 
@@ -59,7 +65,8 @@ def top_k(my_top_k: Callable, gallery: np.ndarray, query: np.ndarray, k: int, *,
         try:
             answer = my_top_k(case_gallery.copy(), case_query.copy(), case_k)
         except NotImplementedError:
-            return verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
+            _not_done()
+            raise
         mistake = _top_k_mistake(answer, case_gallery, case_query, case_k, case_ids)
         if mistake:
             return verdict(False, mistake if where is None else f"Right on the lesson's gallery, but on {where}: "

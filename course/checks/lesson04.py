@@ -18,6 +18,12 @@ __all__ = ["Feedback", "NOT_SET", "residue_stores", "compaction", "tpr_function"
            "shard_choice"]
 
 
+def _not_done() -> None:
+    """Say that a function exercise is still the stub; the caller then re-raises its NotImplementedError, so the
+    learner's cell stops there, as every unfinished exercise does."""
+    verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
+
+
 # ------------------------------------------------------------------ exercise 1: residue
 
 _STORE_HINTS = {
@@ -89,8 +95,8 @@ def residue_stores(residue_function, service, person: int, photo_ids) -> Feedbac
         try:
             answer = residue_function(copy.deepcopy(case_service), case_person, list(case_ids))
         except NotImplementedError:
-            return verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your "
-                               "code.")
+            _not_done()
+            raise
         mistake = _residue_mistake(answer, case_service, case_person, STORES)
         if mistake:
             if where is None:
@@ -140,7 +146,8 @@ def compaction(student_function) -> Feedback:
     try:
         result = student_function(vectors.copy(), ids.copy(), alive.copy())
     except NotImplementedError:
-        return verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
+        _not_done()
+        raise
     if result is None:
         return verdict(False, "Your function returned None: did you forget `return`?")
     if not isinstance(result, tuple) or len(result) != 2:
@@ -201,7 +208,8 @@ def tpr_function(student_function) -> Feedback:
     try:
         answers = [student_function(s.copy(), m.copy(), f) for _, s, m, f, _ in cases]
     except NotImplementedError:
-        return verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
+        _not_done()
+        raise
     if any(a is None for a in answers):
         return verdict(False, "Your function returned None: did you forget `return`?")
     try:
