@@ -340,3 +340,16 @@ def test_each_function_stub_says_not_done_and_still_stops_the_cell(service_after
         with pytest.raises(NotImplementedError, match="Exercise"):
             call()
         assert capsys.readouterr().out.startswith("❌ The exercise is not done yet")
+
+
+def _log_by_person(service, person, photo_ids):
+    """Written differently again: the access log searched for entries about the person, not for photo ids."""
+    stores = _read_from_the_stores(service, person, photo_ids) - {"access_log"}
+    if any(entry.person == person or set(entry.photo_ids) & set(photo_ids) for entry in service.access_log):
+        stores.add("access_log")
+    return stores
+
+
+def test_residue_accepts_a_log_searched_by_person(service_after_delete):
+    service, photo_ids = service_after_delete
+    assert check.residue_stores(_log_by_person, service, 1, photo_ids)

@@ -65,17 +65,18 @@ def _other_residue_situations():
     late_ids = [i for i, photo in late.photos.items() if photo.person == 9]
     for i in late_ids:
         del late.photos[i]
-    # A fuller delete: service.delete with the index compacted and the log scrubbed; the models and the
-    # backup were left as they were.
+    # A fuller delete: service.delete with the index compacted; the log, the models and the backup were left
+    # as they were. (The log is not scrubbed: a scrubbed log still holds a "delete" entry naming the person,
+    # and whether that counts as their data is a fair question, not one for an automatic check.)
     fuller = small_service(with_people=True)
     fuller.train_classifier()
     fuller.search(fuller.embeddings[fuller.photo_ids_of(2)[0]], k=2)
     fuller.snapshot()
     fuller_ids = fuller.photo_ids_of(2)
-    fuller.delete(2, compact_index=True, scrub_logs=True)
+    fuller.delete(2, compact_index=True)
     return [("a person who enrolled after the backup and the classifier training, and was never searched for, "
              "after the naive delete", late, 9, late_ids),
-            ("a person deleted with service.delete(compact_index=True, scrub_logs=True)", fuller, 2, fuller_ids)]
+            ("a person deleted with service.delete(compact_index=True)", fuller, 2, fuller_ids)]
 
 
 def residue_stores(residue_function, service, person: int, photo_ids) -> Feedback:
