@@ -42,12 +42,20 @@ def _dot_product_form(gallery, query, k):
     return np.argsort(partial, kind="stable")[:k]
 
 
+def _float32_dot_product(gallery, query, k):
+    """The lesson's ||g||² − 2 q·g in float32: rounding may swap near-ties, which are equally right."""
+    partial = np.einsum("ij,ij->i", gallery, gallery) - 2 * gallery @ query
+    best = np.argpartition(partial, k - 1)[:k]
+    return best[np.argsort(partial[best])]
+
+
 def _python_list(gallery, query, k):
     distances = _distances(gallery, query).tolist()
     return sorted(range(len(distances)), key=distances.__getitem__)[:k]
 
 
-@pytest.mark.parametrize("function", [_partition_then_sort, _full_argsort, _dot_product_form, _python_list])
+@pytest.mark.parametrize("function", [_partition_then_sort, _full_argsort, _dot_product_form, _float32_dot_product,
+                                      _python_list])
 def test_top_k_accepts_right_answers_written_differently(gallery_and_query, capsys, function):
     gallery, query = gallery_and_query
     assert check.top_k(function, gallery, query, 10)
