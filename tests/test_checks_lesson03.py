@@ -21,58 +21,137 @@ def _distances(gallery, query):
     return np.linalg.norm(gallery.astype(np.float64) - query, axis=1)
 
 
-# ---------------------------------------------------------------- exercise 1: exact top-k
+def _squared(gallery, query):
+    return np.sum((gallery - query) ** 2, axis=1)
 
 
-def test_top_k_accepts_the_nearest_first(gallery_and_query, capsys):
+# Right answers written differently: argpartition then sort; a full argsort; the dot-product form; a plain
+# Python list sorted by distance.
+def _partition_then_sort(gallery, query, k):
+    squared = _squared(gallery, query)
+    candidates = np.argpartition(squared, k - 1)[:k]
+    return candidates[np.argsort(squared[candidates])]
+
+
+def _full_argsort(gallery, query, k):
+    return np.argsort(_distances(gallery, query))[:k]
+
+
+def _dot_product_form(gallery, query, k):
+    partial = np.sum(gallery.astype(np.float64) ** 2, axis=1) - 2 * gallery.astype(np.float64) @ query
+    return np.argsort(partial, kind="stable")[:k]
+
+
+def _float32_dot_product(gallery, query, k):
+    """The lesson's ||g||² − 2 q·g in float32: rounding may swap near-ties, which are equally right."""
+    partial = np.einsum("ij,ij->i", gallery, gallery) - 2 * gallery @ query
+    best = np.argpartition(partial, k - 1)[:k]
+    return best[np.argsort(partial[best])]
+
+
+def _python_list(gallery, query, k):
+    distances = _distances(gallery, query).tolist()
+    return sorted(range(len(distances)), key=distances.__getitem__)[:k]
+
+
+@pytest.mark.parametrize("function", [_partition_then_sort, _full_argsort, _dot_product_form, _float32_dot_product,
+                                      _python_list])
+def test_top_k_accepts_right_answers_written_differently(gallery_and_query, capsys, function):
     gallery, query = gallery_and_query
-    order = np.argsort(_distances(gallery, query))
-    assert check.top_k(order[:10], gallery, query, 10)
+    assert check.top_k(function, gallery, query, 10)
     assert capsys.readouterr().out.startswith("✅")
-    assert check.top_k(exact_search(gallery, query, 10)[1], gallery, query, 10)  # a (1, k) row is fine
-    assert check.top_k(order[:10].tolist(), gallery, query, 10)
+
+
+def test_top_k_accepts_a_one_row_matrix(gallery_and_query):
+    gallery, query = gallery_and_query
+    assert check.top_k(lambda g, q, k: search_row(g, q, k), gallery, query, 10)
+
+
+def search_row(gallery, query, k):
+    return exact_search(gallery, query, k)[1]  # shape (1, k)
+
+
+def _argpartition_unsorted(gallery, query, k):
+    return np.argpartition(_squared(gallery, query), k - 1)[:k]
+
+
+def test_the_second_case_shows_an_unsorted_argpartition(gallery_and_query):
+    """The reported false ✅: at k = 10 argpartition happens to come out sorted; the second case must not."""
+    second_gallery, second_query, second_k = check._second_top_k_case()
+    distances = _squared(second_gallery, second_query)
+    assert np.any(np.diff(distances[_argpartition_unsorted(second_gallery, second_query, second_k)]) < 0)
 
 
 @pytest.mark.parametrize(
     "mistake, words",
     [
         ("distances", "distances"),
-        ("unsorted", "not nearest first"),
+        ("argpartition_unsorted", "not nearest first"),
+        ("reversed", "not nearest first"),
         ("argmax", "farthest"),
         ("one_more", "one too many"),
         ("one_less", "one too few"),
         ("skip_first", "skipped the nearest"),
-        ("none", "return"),
-        ("random", "Only"),
+        ("none", "forget `return`"),
+        ("fixed", "Only"),
+        ("squared_unsorted_set", "not nearest first"),
     ],
 )
 def test_top_k_names_typical_mistakes(gallery_and_query, capsys, mistake, words):
     gallery, query = gallery_and_query
-    distances = _distances(gallery, query)
-    order = np.argsort(distances)
-    answer = {
-        "distances": np.sort(distances)[:10],
-        "unsorted": order[:10][::-1],
-        "argmax": np.argsort(-distances)[:10],
-        "one_more": order[:11],
-        "one_less": order[:9],
-        "skip_first": order[1:11],
-        "none": None,
-        "random": np.arange(200, 210),
+
+    function = {
+        "distances": lambda g, q, k: np.sort(_distances(g, q))[:k],
+        "argpartition_unsorted": _argpartition_unsorted,  # the reported one: passed at k = 10
+        "reversed": lambda g, q, k: np.argsort(_distances(g, q))[:k][::-1],
+        "argmax": lambda g, q, k: np.argsort(-_distances(g, q))[:k],
+        "one_more": lambda g, q, k: np.argsort(_distances(g, q))[: k + 1],
+        "one_less": lambda g, q, k: np.argsort(_distances(g, q))[: k - 1],
+        "skip_first": lambda g, q, k: np.argsort(_distances(g, q))[1 : k + 1],
+        "none": lambda g, q, k: None,
+        "fixed": lambda g, q, k: np.arange(200, 200 + k),
+        "squared_unsorted_set": lambda g, q, k: np.array(sorted(set(np.argsort(_squared(g, q))[:k].tolist()))),
     }[mistake]
-    feedback = check.top_k(answer, gallery, query, 10)
+    feedback = check.top_k(function, gallery, query, 10)
     assert not feedback
     out = capsys.readouterr().out
     assert out.startswith("❌") and words in out, out
 
 
+def test_top_k_says_the_stub_is_not_done_and_lets_its_error_stop_the_cell(gallery_and_query, capsys):
+    """The untouched stub: a specific message, and the learner's cell still stops with NotImplementedError."""
+    gallery, query = gallery_and_query
+
+    def stub(g, q, k):
+        raise NotImplementedError("Exercise: Exercise 1")
+
+    with pytest.raises(NotImplementedError, match="Exercise 1"):
+        check.top_k(stub, gallery, query, 10)
+    assert capsys.readouterr().out.startswith("❌ The exercise is not done yet")
+
+
+def test_top_k_names_an_unsorted_answer_on_the_second_gallery(gallery_and_query):
+    gallery, query = gallery_and_query
+    feedback = check.top_k(_argpartition_unsorted, gallery, query, 10)
+    assert not feedback and "second gallery" in feedback.message and "k = 200" in feedback.message
+
+
+def test_top_k_asks_for_the_function_not_its_result(gallery_and_query):
+    gallery, query = gallery_and_query
+    feedback = check.top_k(_full_argsort(gallery, query, 10), gallery, query, 10)
+    assert not feedback and "function itself" in feedback.message
+
+
 def test_top_k_recognises_person_ids_returned_for_positions(gallery_and_query):
     gallery, query = gallery_and_query
     gallery_ids = np.arange(len(gallery)) // 5  # five photos per person, as in the lesson's gallery
-    people = gallery_ids[np.argsort(_distances(gallery, query))[:10]]
+
+    def people(g, q, k):
+        return gallery_ids[np.argsort(_distances(g, q))[:k]]
+
     feedback = check.top_k(people, gallery, query, 10, gallery_ids=gallery_ids)
     assert not feedback and "*people*" in feedback.message
-    assert check.top_k(np.argsort(_distances(gallery, query))[:10], gallery, query, 10, gallery_ids=gallery_ids)
+    assert check.top_k(_full_argsort, gallery, query, 10, gallery_ids=gallery_ids)
 
 
 # ---------------------------------------------------------------- exercise 2: n_probe
@@ -99,10 +178,12 @@ def ivf_problem():
     return search_ids, exact_ids, smallest, calls
 
 
-def test_n_probe_accepts_the_smallest(ivf_problem, capsys):
+@pytest.mark.parametrize("written_as", [int, np.int64, float, np.int32])
+def test_n_probe_accepts_the_smallest(ivf_problem, capsys, written_as):
     search_ids, exact_ids, smallest, calls = ivf_problem
     assert 1 < smallest < 32
-    assert check.n_probe_for_recall(smallest, search_ids, exact_ids, n_lists=32)
+    calls.clear()
+    assert check.n_probe_for_recall(written_as(smallest), search_ids, exact_ids, n_lists=32)
     assert capsys.readouterr().out.startswith("✅")
     assert len(calls) <= 12  # bisection, not a full sweep
 
@@ -117,7 +198,8 @@ def test_n_probe_too_small_or_too_large(ivf_problem, capsys):
 
 
 @pytest.mark.parametrize("answer, words", [(0, "between 1"), (99, "between 1"), ("8", "whole number"),
-                                           (2.5, "whole number"), (None, "whole number")])
+                                           (2.5, "whole number"), (None, "not set my_n_probe"),
+                                           (True, "whole number")])
 def test_n_probe_rejects_nonsense(ivf_problem, capsys, answer, words):
     search_ids, exact_ids, _, _ = ivf_problem
     assert not check.n_probe_for_recall(answer, search_ids, exact_ids, n_lists=32)
@@ -169,3 +251,20 @@ def test_city_names_the_small_rate_approximation(capsys):
 def test_city_rejects_a_percentage_fmr(capsys):
     assert not check.city_false_hits(1e4, 1.0, 1e6, 1.0 / 100 * 10)
     assert "percentage" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("unset", ["city", "population", "city_fmr", "expected_hits", "city_fpir"])
+def test_city_names_a_variable_left_unset(capsys, unset):
+    """The reported NameError: every name the exercise asks for starts as None, and the check names the missing one."""
+    answer = dict(city="Lyon", population=500_000, city_fmr=1e-5, expected_hits=5.0,
+                  city_fpir=float(false_positive_identification_rate(500_000, 1e-5)))
+    answer[unset] = None
+    feedback = check.city_false_hits(answer["expected_hits"], answer["city_fpir"], answer["population"],
+                                     answer["city_fmr"], city=answer["city"])
+    assert not feedback and f"not set {unset}" in feedback.message
+
+
+def test_city_accepts_numpy_values_and_names_the_city(capsys):
+    n, fmr = np.int64(2_100_000), np.float64(1e-7)
+    assert check.city_false_hits(np.float64(n * fmr), -np.expm1(n * np.log1p(-fmr)), n, fmr, city="Paris")
+    assert "Paris, 2,100,000 faces" in capsys.readouterr().out

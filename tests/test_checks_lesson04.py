@@ -12,43 +12,144 @@ from course import unlearning as ul
 # ------------------------------------------------------------------ exercise 1
 
 
-@pytest.fixture
-def service_after_naive_delete():
+def _searched_and_backed_up_service():
+    """Four people, three photos each, a trained classifier, one cached search of person 1, one backup."""
     rng = np.random.default_rng(0)
-    svc = sv.FaceService(rng.standard_normal((20, 8)), np.repeat([0, 1, 2, 3], 5), n_lists=3)
+    service = sv.FaceService(rng.standard_normal((20, 8)), np.repeat([0, 1, 2, 3], 5), n_lists=3)
     for person in range(4):
         for _ in range(3):
-            svc.add(person, rng.standard_normal(8) + 2 * person)
-    svc.train_classifier()
-    svc.search(svc.embeddings[4], k=2)
-    svc.snapshot()
-    svc.delete(1)
-    return svc
+            service.add(person, rng.standard_normal(8) + 2 * person)
+    service.train_classifier()
+    service.search(service.embeddings[4], k=2)
+    service.snapshot()
+    return service
+
+
+@pytest.fixture
+def service_after_delete():
+    """After service.delete(1): the cheap part of the deletion is done."""
+    service = _searched_and_backed_up_service()
+    photo_ids = service.photo_ids_of(1)
+    service.delete(1)
+    return service, photo_ids
 
 
 RESIDUE = {"index", "access_log", "backups", "classifier", "index_centroids"}
 
 
-def test_residue_right_answer(service_after_naive_delete, capsys):
-    assert check.residue_stores(RESIDUE, service_after_naive_delete, 1)
+def _read_from_the_stores(service, person, photo_ids):
+    """The lesson's solution: look in every store for the deleted photo ids or the person."""
+    ids = set(photo_ids)
+    stores = {name for name in ("photos", "thumbnails", "embeddings") if ids & getattr(service, name).keys()}
+    if np.isin(service.index.stored_ids(), photo_ids).any():
+        stores.add("index")
+    if any(i in ids for entry in service.cache.values() for i, _, _ in entry.results):
+        stores.add("cache")
+    if any(i in ids for entry in service.access_log for i in entry.photo_ids):
+        stores.add("access_log")
+    if any(ids & backup.photos.keys() for backup in service.backups):
+        stores.add("backups")
+    if person in service.classifier_people:
+        stores.add("classifier")
+    if person in service.centroid_people:
+        stores.add("index_centroids")
+    return stores
+
+
+def _by_person_as_a_list(service, person, photo_ids):
+    """Written differently: who each store names (through the photo ids), returned as a sorted list."""
+    found = []
+    for name in sv.STORES:
+        if name in ("classifier", "index_centroids"):
+            holds = person in {"classifier": service.classifier_people, "index_centroids": service.centroid_people}[name]
+        elif name == "index":
+            holds = bool(set(service.index.stored_ids().tolist()) & set(photo_ids))
+        elif name == "cache":
+            holds = any(set(photo_ids) & {r[0] for r in e.results} for e in service.cache.values())
+        elif name == "access_log":
+            holds = any(set(photo_ids) & set(e.photo_ids) for e in service.access_log)
+        elif name == "backups":
+            holds = any(set(photo_ids) & set(b.photos) for b in service.backups)
+        else:
+            holds = bool(set(photo_ids) & set(getattr(service, name)))
+        if holds:
+            found.append(name)
+    return sorted(found)
+
+
+@pytest.mark.parametrize("function", [_read_from_the_stores, _by_person_as_a_list])
+def test_residue_right_answers(service_after_delete, capsys, function):
+    service, photo_ids = service_after_delete
+    assert check.residue_stores(function, service, 1, photo_ids)
     assert capsys.readouterr().out.startswith("✅")
 
 
-@pytest.mark.parametrize("answer, hint", [
-    (None, "forget `return`"),
-    ("index", "collection of store names"),
-    (RESIDUE | {"cupboard"}, "not stores of the service"),
-    (RESIDUE | {"photos"}, "hold nothing of person 1"),
-    (RESIDUE - {"index"}, "tombstones"),
-    (RESIDUE - {"backups"}, "the backups"),
-    (RESIDUE - {"classifier", "index_centroids"}, "the classifier"),
-    (RESIDUE - {"index_centroids"}, "k-means"),
-    (RESIDUE - {"access_log"}, "the access log"),
+def _fixed(names):
+    return lambda service, person, photo_ids: set(names)
+
+
+def _without(store):
+    return lambda service, person, photo_ids: _read_from_the_stores(service, person, photo_ids) - {store}
+
+
+def _with(store):
+    return lambda service, person, photo_ids: _read_from_the_stores(service, person, photo_ids) | {store}
+
+
+def _stub(service, person, photo_ids):
+    raise NotImplementedError("Exercise")
+
+
+@pytest.mark.parametrize("function, hint", [
+    (lambda service, person, photo_ids: None, "forget `return`"),
+    (lambda service, person, photo_ids: "index", "collection of store names"),
+    (_with("cupboard"), "not stores of the service"),
+    (_with("photos"), "hold nothing of person 1"),
+    (_without("index"), "tombstones"),
+    (_without("backups"), "the backups"),
+    (_without("index_centroids"), "k-means"),
+    (_without("access_log"), "the access log"),
+    (_without("classifier"), "the classifier"),
+    (_fixed(RESIDUE - {"backups"}), "the backups"),
 ])
-def test_residue_typical_mistakes(service_after_naive_delete, answer, hint, capsys):
-    feedback = check.residue_stores(answer, service_after_naive_delete, 1)
+def test_residue_typical_mistakes(service_after_delete, function, hint, capsys):
+    service, photo_ids = service_after_delete
+    feedback = check.residue_stores(function, service, 1, photo_ids)
     assert not feedback and hint in feedback.message
     assert capsys.readouterr().out.startswith("❌")
+
+
+# The reported false ✅: the lesson's residue typed in by hand. It is right for the lesson's service only.
+ALL_EIGHT = {"thumbnails", "embeddings", "index", "cache", "access_log", "backups", "classifier", "index_centroids"}
+
+
+@pytest.mark.parametrize("names, where", [(ALL_EIGHT, "enrolled after the backup"), (RESIDUE, "")])
+def test_residue_rejects_a_hard_coded_answer(names, where):
+    service = _searched_and_backed_up_service()
+    photo_ids = [i for i, photo in service.photos.items() if photo.person == 1]
+    for i in photo_ids:  # the lesson's naive delete: the photo store only
+        del service.photos[i]
+    assert {s for s, n in service.find(1).items() if n} == ALL_EIGHT
+    assert check.residue_stores(_read_from_the_stores, service, 1, photo_ids)
+    feedback = check.residue_stores(_fixed(names), service, 1, photo_ids)
+    assert not feedback and where in feedback.message
+
+
+def test_residue_hard_coded_for_each_situation_still_fails(service_after_delete):
+    """The other situations differ from each other too: no single fixed set passes them all."""
+    residues = [frozenset(s for s, n in service.find(person).items() if n)
+                for _, service, person, _ in check._other_residue_situations()]
+    service, photo_ids = service_after_delete
+    residues.append(frozenset(s for s, n in service.find(1).items() if n))
+    assert len(set(residues)) == 3
+    for names in residues:
+        assert not check.residue_stores(_fixed(names), service, 1, photo_ids)
+
+
+def test_residue_asks_for_the_function(service_after_delete):
+    service, photo_ids = service_after_delete
+    feedback = check.residue_stores(RESIDUE, service, 1, photo_ids)
+    assert not feedback and "function itself" in feedback.message
 
 
 # ------------------------------------------------------------------ exercise 2
@@ -63,7 +164,6 @@ def _not_done(vectors, ids, alive):
 
 
 @pytest.mark.parametrize("function, hint", [
-    (_not_done, "not done yet"),
     (lambda v, i, a: None, "forget `return`"),
     (lambda v, i, a: v[a], "Return a pair"),
     (lambda v, i, a: (v, i), "Every id is still there"),
@@ -77,15 +177,42 @@ def test_compaction_typical_mistakes(function, hint):
     assert not feedback and hint in feedback.message
 
 
-def test_compaction_right_answer():
-    assert check.compaction(_right)
+def _with_a_loop(vectors, ids, alive):
+    keep = [row for row in range(len(ids)) if alive[row]]
+    return np.stack([vectors[row] for row in keep]), [ids[row] for row in keep]  # a list of ids is fine
+
+
+@pytest.mark.parametrize("function", [_right, _with_a_loop, lambda v, i, a: (np.compress(a, v, axis=0),
+                                                                              np.delete(i, np.flatnonzero(~a)))])
+def test_compaction_right_answers(function):
+    assert check.compaction(function)
 
 
 # ------------------------------------------------------------------ exercise 3
 
 
-def test_tpr_function_right_answer():
-    assert check.tpr_function(ul.tpr_at_fpr)
+def _loop_over_thresholds(scores, is_member, fpr):
+    best = 0.0
+    for threshold in np.unique(scores):
+        flagged = scores >= threshold
+        if flagged[~is_member].mean() <= fpr:
+            best = max(best, flagged[is_member].mean())
+    return float(best)
+
+
+def _strictly_above_the_next_non_member(scores, is_member, fpr):
+    """Written differently: allow int(fpr x n) non-members; flag what scores strictly above the next one."""
+    threshold = np.sort(scores[~is_member])[::-1][int(fpr * (~is_member).sum())]
+    return np.mean(scores[is_member] > threshold)  # a numpy float
+
+
+@pytest.mark.parametrize("function", [ul.tpr_at_fpr, _loop_over_thresholds, _strictly_above_the_next_non_member])
+def test_tpr_function_right_answers(function):
+    assert check.tpr_function(function)
+
+
+def _not_done_tpr(scores, is_member, fpr):
+    raise NotImplementedError("Exercise")
 
 
 def _off_by_one(scores, is_member, fpr):
@@ -93,21 +220,37 @@ def _off_by_one(scores, is_member, fpr):
     return float(np.mean(scores[is_member] >= threshold))
 
 
+def _quantile(scores, is_member, fpr):
+    return float(np.mean(scores[is_member] >= np.quantile(scores[~is_member], 1 - fpr)))
+
+
 @pytest.mark.parametrize("function, hint", [
     (lambda s, m, f: None, "forget `return`"),
     (lambda s, m, f: ul.tpr_at_fpr(-s, m, f), "wrong way"),
     (lambda s, m, f: f, "false-positive rate itself"),
     (lambda s, m, f: float(np.mean(m[np.argsort(-s)][: int(f * len(s))])), "*all* photos"),
-    (lambda s, m, f: 0.5, "Expected"),
+    (lambda s, m, f: 100 * ul.tpr_at_fpr(s, m, f), "percentage"),
+    (lambda s, m, f: 0.5, "test case 1 of 5"),
+    (_off_by_one, "test case 4 of 5"),
+    (_quantile, "test case 5 of 5"),
+    (lambda s, m, f: [0.5], "one number"),
 ])
 def test_tpr_function_typical_mistakes(function, hint):
     feedback = check.tpr_function(function)
-    assert not feedback and hint in feedback.message
+    assert not feedback and hint in feedback.message, feedback.message
 
 
-def test_tpr_function_threshold_slightly_too_permissive():
+@pytest.mark.parametrize("function", [_off_by_one, _quantile])
+def test_tpr_function_names_a_threshold_that_is_too_permissive(function):
+    feedback = check.tpr_function(function)
+    assert not feedback and "more than the allowed share of non-members" in feedback.message
+
+
+def test_tpr_function_names_the_case_that_fails():
+    """The reported message: "Expected 0.153 … got 0.153" for an answer right on case 1 and wrong on another."""
     feedback = check.tpr_function(_off_by_one)
-    assert not feedback and "slightly more" in feedback.message
+    assert "0.153" not in feedback.message
+    assert "the answer is 0.5; yours is 0.75" in feedback.message
 
 
 class _Experiment:
@@ -126,7 +269,9 @@ class _Experiment:
     ("c", False, "precision"),
     ("d", False, "chance"),
     ("e", False, "one letter"),
-    (None, False, "one letter"),
+    ("", False, "one letter"),
+    (None, False, "not set answer"),
+    (" b ", True, "retraining took"),
 ])
 def test_membership_reading(answer, ok, hint):
     feedback = check.membership_reading(answer, _Experiment(0.01))
@@ -164,6 +309,8 @@ def test_best_shard_count():
     (True, False, "Answer with one"),
     (4.0, True, "4 shards"),
     (None, False, "does work"),
+    (check.NOT_SET, False, "not set n_shards_choice"),
+    (np.int64(4), True, "4 shards"),
 ])
 def test_shard_choice(answer, ok, hint):
     feedback = check.shard_choice(answer, **SHARDS)
@@ -182,3 +329,27 @@ def test_shard_choice_on_a_tie_takes_fewer_shards():
 
 def test_shard_choice_none_is_right_when_nothing_fits():
     assert check.shard_choice(None, **{**SHARDS, "budget_samples_per_day": 100})
+
+
+def test_each_function_stub_says_not_done_and_still_stops_the_cell(service_after_delete, capsys):
+    """The untouched stubs: a specific message, and the learner's cell still stops with NotImplementedError."""
+    service, photo_ids = service_after_delete
+    for call in (lambda: check.residue_stores(_stub, service, 1, photo_ids),
+                 lambda: check.compaction(_not_done),
+                 lambda: check.tpr_function(_not_done_tpr)):
+        with pytest.raises(NotImplementedError, match="Exercise"):
+            call()
+        assert capsys.readouterr().out.startswith("❌ The exercise is not done yet")
+
+
+def _log_by_person(service, person, photo_ids):
+    """Written differently again: the access log searched for entries about the person, not for photo ids."""
+    stores = _read_from_the_stores(service, person, photo_ids) - {"access_log"}
+    if any(entry.person == person or set(entry.photo_ids) & set(photo_ids) for entry in service.access_log):
+        stores.add("access_log")
+    return stores
+
+
+def test_residue_accepts_a_log_searched_by_person(service_after_delete):
+    service, photo_ids = service_after_delete
+    assert check.residue_stores(_log_by_person, service, 1, photo_ids)

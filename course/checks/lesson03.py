@@ -27,34 +27,76 @@ def _as_index_array(answer: object) -> np.ndarray | None:
     return array
 
 
+def _not_done() -> None:
+    """Say that a function exercise is still the stub; the caller then re-raises its NotImplementedError, so the
+    learner's cell stops there, as every unfinished exercise does."""
+    verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
+
+
 # ------------------------------------------------------------------------ exercise 1
 
 
-def top_k(answer: object, gallery: np.ndarray, query: np.ndarray, k: int, *,
-          gallery_ids: np.ndarray | None = None) -> Feedback:
-    """Exercise 1: the positions of the ``k`` gallery rows nearest to ``query``, nearest first.
+def _second_top_k_case() -> tuple[np.ndarray, np.ndarray, int]:
+    """A gallery where forgetting to sort shows: np.argpartition returns its 200 nearest rows out of order.
 
-    ``gallery_ids`` (the person in each row) lets the check recognise person IDs returned
-    in place of row positions."""
+    (For small k, as in the lesson, numpy's argpartition happens to return the k smallest
+    already sorted, so an answer that never sorts would pass there.)"""
+    rng = np.random.default_rng(30)
+    return rng.standard_normal((3000, 16)).astype(np.float32), rng.standard_normal(16).astype(np.float32), 200
+
+
+def top_k(my_top_k: Callable, gallery: np.ndarray, query: np.ndarray, k: int, *,
+          gallery_ids: np.ndarray | None = None) -> Feedback:
+    """Exercise 1: ``my_top_k(gallery, query, k)`` returns the positions of the ``k`` rows nearest to ``query``,
+    nearest first.
+
+    The check calls the learner's function twice: on the lesson's gallery, and on a second
+    gallery with k = 200 where an unsorted answer is visible. ``gallery_ids`` (the person in
+    each row of the lesson's gallery) lets it recognise person IDs returned in place of row
+    positions."""
+    if not callable(my_top_k):
+        return verdict(False, "Pass your function itself, check.top_k(my_top_k, ...), not its result: the check calls "
+                           "it on a second gallery too.")
+    second_gallery, second_query, second_k = _second_top_k_case()
+    cases = [(None, gallery, query, k, gallery_ids),
+             (f"a second gallery ({len(second_gallery):,} random vectors, k = {second_k})",
+              second_gallery, second_query, second_k, None)]
+    for where, case_gallery, case_query, case_k, case_ids in cases:
+        try:
+            answer = my_top_k(case_gallery.copy(), case_query.copy(), case_k)
+        except NotImplementedError:
+            _not_done()
+            raise
+        mistake = _top_k_mistake(answer, case_gallery, case_query, case_k, case_ids)
+        if mistake:
+            return verdict(False, mistake if where is None else f"Right on the lesson's gallery, but on {where}: "
+                                                             + mistake)
+    return verdict(True, f"Your {k} nearest faces match course.search.exact_search, nearest first, and so do your "
+                      f"{second_k} nearest on a second gallery.")
+
+
+def _top_k_mistake(answer: object, gallery: np.ndarray, query: np.ndarray, k: int,
+                   gallery_ids: np.ndarray | None) -> str | None:
+    """What is wrong with one answer of exercise 1 (None if it is right)."""
     expected_distances, expected = (row[0] for row in exact_search(gallery, query, k))
     if answer is None:
-        return verdict(False, "Your function returned None: did you forget `return`?")
+        return "Your function returned None: did you forget `return`?"
     answer = _as_index_array(answer)
     if answer is None or answer.ndim != 1:
         shape = "something that is not an array" if answer is None else f"shape {answer.shape}"
-        return verdict(False, f"Expected a 1-D array of {k} gallery positions, got {shape}.")
+        return f"Expected a 1-D array of {k} gallery positions, got {shape}."
     if len(answer) == k and np.issubdtype(answer.dtype, np.floating):
         for values, name in ((expected_distances, "distances"), (expected_distances**2, "squared distances")):
             if np.allclose(np.sort(answer), values, rtol=1e-3, atol=1e-4):
-                return verdict(False, f"These are the k smallest *{name}*; the search must return *which* gallery "
-                                   "rows they belong to: their positions (np.argpartition / np.argsort give them).")
+                return (f"These are the k smallest *{name}*; the search must return *which* gallery rows they "
+                        "belong to: their positions (np.argpartition / np.argsort give them).")
     if np.issubdtype(answer.dtype, np.floating) and np.all(np.isfinite(answer)) \
             and np.array_equal(answer, np.round(answer)):
         answer = answer.astype(np.int64)
     if not np.issubdtype(answer.dtype, np.integer):
-        return verdict(False, f"Expected whole-number gallery positions, got values of type {answer.dtype}.")
+        return f"Expected whole-number gallery positions, got values of type {answer.dtype}."
     if len(answer) and (answer.min() < 0 or answer.max() >= len(gallery)):
-        return verdict(False, f"Some positions are outside the gallery (0 to {len(gallery) - 1}).")
+        return f"Some positions are outside the gallery (0 to {len(gallery) - 1})."
     all_distances = np.linalg.norm(np.asarray(gallery, np.float64) - np.asarray(query, np.float64).ravel(), axis=1)
     ranking = np.argsort(all_distances, kind="stable")
     mine = all_distances[answer]
@@ -64,33 +106,33 @@ def top_k(answer: object, gallery: np.ndarray, query: np.ndarray, k: int, *,
 
     if len(answer) != k:
         if len(answer) == k + 1 and is_nearest_first(k + 1):
-            return verdict(False, f"You returned {k + 1} neighbours, one too many (an off-by-one): slice [:k].")
+            return f"You returned {k + 1} neighbours, one too many (an off-by-one): slice [:k]."
         if len(answer) == k - 1 and is_nearest_first(k - 1):
-            return verdict(False, f"You returned {k - 1} neighbours, one too few (an off-by-one): "
-                               "np.argpartition(d, k - 1) puts the k smallest first; then slice [:k].")
+            return (f"You returned {k - 1} neighbours, one too few (an off-by-one): np.argpartition(d, k - 1) puts "
+                    "the k smallest first; then slice [:k].")
         if len(answer) == len(gallery):
-            return verdict(False, "You returned the whole gallery, sorted: keep only the first k.")
-        return verdict(False, f"Expected {k} positions, got {len(answer)}.")
+            return "You returned the whole gallery, sorted: keep only the first k."
+        return f"Expected {k} positions, got {len(answer)}."
     if np.allclose(np.sort(mine)[::-1], all_distances[ranking[::-1][:k]], atol=1e-5):
-        return verdict(False, "These are the k *farthest* faces: the nearest have the *smallest* distance "
-                           "(argmin, or the start of an ascending sort; not argmax).")
+        return ("These are the k *farthest* faces: the nearest have the *smallest* distance (argmin, or the start "
+                "of an ascending sort; not argmax).")
     if gallery_ids is not None and np.array_equal(answer, np.asarray(gallery_ids)[expected]):
-        return verdict(False, "These are the *people* (gallery_ids) of the nearest faces, not their row positions: "
-                           "return the positions; anyone can look the people up afterwards with gallery_ids[...].")
+        return ("These are the *people* (gallery_ids) of the nearest faces, not their row positions: return the "
+                "positions; anyone can look the people up afterwards with gallery_ids[...].")
     if len(np.unique(answer)) < k:
-        return verdict(False, "Some positions appear twice: each gallery row can be a neighbour only once.")
+        return "Some positions appear twice: each gallery row can be a neighbour only once."
     if is_nearest_first(k):  # equal distances (ties) count as equally good answers
-        return verdict(True, f"Your {k} nearest faces match course.search.exact_search, nearest first.")
+        return None
     if np.allclose(np.sort(mine), all_distances[ranking[:k]], atol=1e-5):
-        return verdict(False, "The right k faces, but not nearest first. np.argpartition only guarantees that the "
-                           "k smallest come first, in no particular order: sort those k by their distance.")
+        return ("The right k faces, but not nearest first. np.argpartition only guarantees that the k smallest "
+                "come first, in no particular order (for small k they often happen to come out sorted): sort "
+                "those k by their distance.")
     if np.allclose(np.sort(mine), all_distances[ranking[1 : k + 1]], atol=1e-5):
-        return verdict(False, "You skipped the nearest face (an off-by-one): the slice starts at 0. (Skipping the "
-                           "first result only makes sense when the query itself is in the gallery.)")
+        return ("You skipped the nearest face (an off-by-one): the slice starts at 0. (Skipping the first result "
+                "only makes sense when the query itself is in the gallery.)")
     overlap = len(set(answer.tolist()) & set(expected.tolist()))
-    return verdict(False, f"Only {overlap} of your {k} faces are among the true {k} nearest. Compute the distance "
-                       "from the query to every gallery row (||g||² − 2 q·g + ||q||², or np.linalg.norm), then "
-                       "take the k smallest.")
+    return (f"Only {overlap} of your {k} faces are among the true {k} nearest. Compute the distance from the query "
+            "to every gallery row (||g||² − 2 q·g + ||q||², or np.linalg.norm), then take the k smallest.")
 
 
 # ------------------------------------------------------------------------ exercise 2
@@ -105,6 +147,9 @@ def n_probe_for_recall(answer: object, search_ids: Callable[[int], np.ndarray], 
     so recall never falls as ``n_probe`` grows: the smallest good value is found by
     bisection.
     """
+    if answer is None:
+        return verdict(False, "You have not set my_n_probe yet: give it the smallest number of lists to probe "
+                           f"(a whole number from 1 to {n_lists}).")
     if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer, float, np.floating)):
         return verdict(False, f"Expected a whole number of lists to probe, got {type(answer).__name__}.")
     if isinstance(answer, (float, np.floating)):
@@ -162,12 +207,21 @@ def _magnitude_comment(hits: float, fpir: float) -> str:
             "groups (NISTIR 8280), and that lookalikes and relatives are not independent comparisons.")
 
 
-def city_false_hits(expected_hits: object, fpir: object, population: float, fmr: float) -> Feedback:
-    """Exercise 3: expected false hits N·FMR and FPIR = 1 − (1 − FMR)^N for one search of a city's faces."""
+def city_false_hits(expected_hits: object, fpir: object, population: object, fmr: object, *,
+                    city: object = "your city") -> Feedback:
+    """Exercise 3: expected false hits N·FMR and FPIR = 1 − (1 − FMR)^N for one search of a city's faces.
+
+    The arguments are the exercise's variables ``expected_hits``, ``city_fpir``, ``population``
+    and ``city_fmr`` (and ``city``, the place's name); one still None gets a message naming it."""
+    unset = [name for name, value in (("city", city), ("population", population), ("city_fmr", fmr),
+                                      ("expected_hits", expected_hits), ("city_fpir", fpir)) if value is None]
+    if unset:
+        return verdict(False, f"You have not set {', '.join(unset)} yet: the exercise asks for all five "
+                           "(city, population, city_fmr, expected_hits, city_fpir).")
     try:
         population, fmr = float(population), float(fmr)
     except (TypeError, ValueError):
-        return verdict(False, "population and fmr must be numbers.")
+        return verdict(False, "population and city_fmr must be numbers.")
     if not population >= 1 or not 0 < fmr < 1:
         return verdict(False, "Choose a population of at least 1 and a false match rate between 0 and 1 "
                            "(e.g. 1e-5, not 0.001 %).")
@@ -199,5 +253,5 @@ def city_false_hits(expected_hits: object, fpir: object, population: float, fmr:
                                f"against the exact {right_fpir:.3g}. Use 1 − (1 − FMR)^N.")
         return verdict(False, f"FPIR should be 1 − (1 − FMR)^N ≈ {right_fpir:.4g}; you have {rate:.4g}. Compute it as "
                            "-np.expm1(N * np.log1p(-FMR)) to avoid rounding.")
-    return verdict(True, f"{population:,.0f} faces at FMR {fmr:g}: {right_hits:,.3g} false hits expected per search, "
+    return verdict(True, f"{city}, {population:,.0f} faces at FMR {fmr:g}: {right_hits:,.3g} false hits expected per search, "
                       f"FPIR {right_fpir:.5g}. " + _magnitude_comment(right_hits, right_fpir))

@@ -7,20 +7,28 @@ wrong ones, prints a ✅/❌ verdict with a specific hint, and returns a
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
 
 from . import Feedback, verdict
 
-__all__ = ["Feedback", "residue_stores", "compaction", "tpr_function", "membership_reading", "shard_choice"]
+__all__ = ["Feedback", "NOT_SET", "residue_stores", "compaction", "tpr_function", "membership_reading",
+           "shard_choice"]
+
+
+def _not_done() -> None:
+    """Say that a function exercise is still the stub; the caller then re-raises its NotImplementedError, so the
+    learner's cell stops there, as every unfinished exercise does."""
+    verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
 
 
 # ------------------------------------------------------------------ exercise 1: residue
 
 _STORE_HINTS = {
-    "index": "the index: IVFIndex.remove only tombstones vectors. Search skips them, but "
-             "index.stored_ids() still lists them",
+    "index": "the index: a delete that skips it leaves the vectors searchable, and even IVFIndex.remove only "
+             "tombstones them (search skips them, but index.stored_ids() still lists them)",
     "backups": "the backups: each one holds a copy of the photos, embeddings and index from the night it was taken",
     "classifier": "the classifier: it was trained on the person's embeddings (service.classifier_people)",
     "index_centroids": "the index centres: k-means averaged the person's vectors into them (service.centroid_people)",
@@ -32,31 +40,94 @@ _STORE_HINTS = {
 }
 
 
-def residue_stores(answer: object, service, person: int) -> Feedback:
-    """Exercise 1: the set of store names that still hold (or were trained on) ``person``'s data."""
+def _other_residue_situations():
+    """Two more services, each with a residue unlike the lesson's, so that only an answer read from the stores
+    passes: (description, service, person, photo ids the learner's function is given)."""
+    from ..service import FaceService
+
+    rng = np.random.default_rng(5)
+
+    def small_service(with_people: bool) -> FaceService:
+        training = rng.standard_normal((24, 8))
+        service = FaceService(training, np.repeat(np.arange(4), 6) if with_people else None, n_lists=3, seed=0)
+        for person in range(4):
+            for _ in range(4):
+                service.add(person, rng.standard_normal(8) + 3 * person)
+        return service
+
+    # A latecomer: enrolled after the classifier was trained and the backup taken, never searched for, in an
+    # index whose centres were learned from random vectors; then the naive delete.
+    late = small_service(with_people=False)
+    late.train_classifier()
+    late.snapshot()
+    for _ in range(3):
+        late.add(9, rng.standard_normal(8) - 3)
+    late_ids = [i for i, photo in late.photos.items() if photo.person == 9]
+    for i in late_ids:
+        del late.photos[i]
+    # A fuller delete: service.delete with the index compacted; the log, the models and the backup were left
+    # as they were. (The log is not scrubbed: a scrubbed log still holds a "delete" entry naming the person,
+    # and whether that counts as their data is a fair question, not one for an automatic check.)
+    fuller = small_service(with_people=True)
+    fuller.train_classifier()
+    fuller.search(fuller.embeddings[fuller.photo_ids_of(2)[0]], k=2)
+    fuller.snapshot()
+    fuller_ids = fuller.photo_ids_of(2)
+    fuller.delete(2, compact_index=True)
+    return [("a person who enrolled after the backup and the classifier training, and was never searched for, "
+             "after the naive delete", late, 9, late_ids),
+            ("a person deleted with service.delete(compact_index=True)", fuller, 2, fuller_ids)]
+
+
+def residue_stores(residue_function, service, person: int, photo_ids) -> Feedback:
+    """Exercise 1: ``residue_function(service, person, photo_ids)`` returns the set of store names that still
+    hold (or were trained on) ``person``'s data.
+
+    The check runs the learner's function on the lesson's service and on two services whose
+    residue differs (see ``_other_residue_situations``): a fixed list of names cannot pass.
+    The truth is ``service.find(person)``, which scans every store."""
     from ..service import STORES
 
-    if answer is None:
-        return verdict(False, "Your function returned None: did you forget `return`?")
-    if isinstance(answer, str) or not hasattr(answer, "__iter__"):
-        return verdict(False, "Return a collection of store names, e.g. {'embeddings', 'index'}.")
-    answer = {str(a) for a in answer}
-    unknown = sorted(answer - set(STORES))
-    if unknown:
-        return verdict(False, f"{unknown} are not stores of the service; the stores are {list(STORES)}.")
+    if not callable(residue_function):
+        return verdict(False, "Pass your function itself, check.residue_stores(residue, ...), not its result: the "
+                           "check also runs it on two other services.")
+    situations = [(None, service, person, list(photo_ids)), *_other_residue_situations()]
+    for where, case_service, case_person, case_ids in situations:
+        try:
+            answer = residue_function(copy.deepcopy(case_service), case_person, list(case_ids))
+        except NotImplementedError:
+            _not_done()
+            raise
+        mistake = _residue_mistake(answer, case_service, case_person, STORES)
+        if mistake:
+            if where is None:
+                return verdict(False, mistake)
+            return verdict(False, f"Right for the lesson's service, but not for {where}: {mistake} The residue "
+                               "depends on what happened to the person, so it must be read from the stores.")
     expected = {store for store, n in service.find(person).items() if n}
-    if not expected:
-        return verdict(False, f"Person {person} has nothing left in any store: pick a person who was enrolled.")
-    missed = [s for s in STORES if s in expected - answer]
-    extra = [s for s in STORES if s in answer - expected]
+    return verdict(True, f"All {len(expected)} stores found, and the right stores for two other services too. The "
+                      "photo went, the person stayed: " + ", ".join(s for s in STORES if s in expected) + ".")
+
+
+def _residue_mistake(answer: object, service, person: int, stores) -> str | None:
+    """What is wrong with one answer of exercise 1 (None if it is right)."""
+    if answer is None:
+        return "Your function returned None: did you forget `return`?"
+    if isinstance(answer, str) or not hasattr(answer, "__iter__"):
+        return "Return a collection of store names, e.g. {'embeddings', 'index'}."
+    answer = {str(a) for a in answer}
+    unknown = sorted(answer - set(stores))
+    if unknown:
+        return f"{unknown} are not stores of the service; the stores are {list(stores)}."
+    expected = {store for store, n in service.find(person).items() if n}
+    missed = [s for s in stores if s in expected - answer]
+    extra = [s for s in stores if s in answer - expected]
     if not missed and not extra:
-        return verdict(True, f"All {len(expected)} stores found. The photo went, the person stayed: "
-                          + ", ".join(s for s in STORES if s in expected) + ".")
+        return None
     if extra:
-        return verdict(False, f"{extra} hold nothing of person {person} any more: check what the delete removed "
-                           "before listing a store.")
+        return f"{extra} hold nothing of person {person}: check what is really in a store before listing it."
     first = next(s for s in _STORE_HINTS if s in missed)  # the hints are ordered by how often they are missed
-    return verdict(False, f"You missed {len(missed)} store(s). Look at {_STORE_HINTS[first]}.")
+    return f"You missed {len(missed)} store(s). Look at {_STORE_HINTS[first]}."
 
 
 # ------------------------------------------------------------------ exercise 2: compaction
@@ -76,7 +147,8 @@ def compaction(student_function) -> Feedback:
     try:
         result = student_function(vectors.copy(), ids.copy(), alive.copy())
     except NotImplementedError:
-        return verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
+        _not_done()
+        raise
     if result is None:
         return verdict(False, "Your function returned None: did you forget `return`?")
     if not isinstance(result, tuple) or len(result) != 2:
@@ -105,58 +177,70 @@ def compaction(student_function) -> Feedback:
 
 
 def _tpr_cases():
-    # (scores, is_member, fpr, expected): higher score = member.
+    """The test cases of exercise 3a: (description, scores, is_member, fpr, expected); higher score = member."""
+    from ..unlearning import tpr_at_fpr
+
     rng = np.random.default_rng(11)
     members = rng.normal(1.5, 1.0, 300)
     nonmembers = rng.normal(0.0, 1.0, 1000)
     scores = np.concatenate([members, nonmembers])
     labels = np.concatenate([np.ones(300, bool), np.zeros(1000, bool)])
-    from ..unlearning import tpr_at_fpr
-
     small = (np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4]), np.array([1, 0, 1, 1, 0, 0], bool), 0.34)
     # 100 non-members scored 0..99: at FPR 1 % only the non-member at 99 may pass, so the member tied
     # with the non-member at 98 must not count (confidence scores do tie: they saturate).
     edge = (np.r_[np.arange(100.0), 150, 120, 98.0, 50], np.r_[np.zeros(100, bool), np.ones(4, bool)], 0.01)
-    return [(scores, labels, 0.01, tpr_at_fpr(scores, labels, 0.01)),
-            (scores, labels, 0.001, tpr_at_fpr(scores, labels, 0.001)),
-            (*small, tpr_at_fpr(*small)),
-            (*edge, tpr_at_fpr(*edge))]
+    # 101 non-members scored 0..100: FPR 1 % allows one of them (1/101), so the threshold sits above 99;
+    # np.quantile(non-members, 0.99) lands exactly on 99 and, with >=, lets two through.
+    odd = (np.r_[np.arange(101.0), 100.5, 99.5, 99.0, 50], np.r_[np.zeros(101, bool), np.ones(4, bool)], 0.01)
+    return [("300 members and 1,000 non-members at FPR 1 %", scores, labels, 0.01, tpr_at_fpr(scores, labels, 0.01)),
+            ("the same 1,300 scores at FPR 0.1 %", scores, labels, 0.001, tpr_at_fpr(scores, labels, 0.001)),
+            ("six scores [0.9 … 0.4], members at 0.9, 0.7 and 0.6, at FPR 34 %", *small, tpr_at_fpr(*small)),
+            ("100 non-members scored 0 to 99 and a member tied with the non-member at 98, at FPR 1 %",
+             *edge, tpr_at_fpr(*edge)),
+            ("101 non-members scored 0 to 100 and a member tied with the non-member at 99, at FPR 1 %",
+             *odd, tpr_at_fpr(*odd))]
 
 
 def tpr_function(student_function) -> Feedback:
     """Exercise 3a: ``tpr_at_fpr(scores, is_member, fpr)``: the best TPR among thresholds with FPR <= fpr."""
+    from ..unlearning import tpr_at_fpr
+
     cases = _tpr_cases()
     try:
-        answers = [student_function(s, m, f) for s, m, f, _ in cases]
+        answers = [student_function(s.copy(), m.copy(), f) for _, s, m, f, _ in cases]
     except NotImplementedError:
-        return verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
+        _not_done()
+        raise
     if any(a is None for a in answers):
         return verdict(False, "Your function returned None: did you forget `return`?")
-    answers = [float(a) for a in answers]
+    try:
+        answers = [float(a) for a in answers]
+    except (TypeError, ValueError):
+        return verdict(False, "Return one number, the true-positive rate (a share between 0 and 1).")
     expected = [e for *_, e in cases]
     if all(math.isclose(a, e, abs_tol=1e-9) for a, e in zip(answers, expected)):
         return verdict(True, "Right: the true-positive rate an attacker gets while wrongly accusing at most "
                           "that fraction of non-members.")
-    scores, labels, fpr, _ = cases[0]
-    from ..unlearning import tpr_at_fpr
-
+    _, scores, labels, fpr, _ = cases[0]
     if math.isclose(answers[0], tpr_at_fpr(-scores, labels, fpr), abs_tol=1e-9):
         return verdict(False, "Your scores point the wrong way: here a *higher* score means 'member'.")
-    if all(math.isclose(a, f, abs_tol=0.02) for a, (_, _, f, _) in zip(answers[:2], cases[:2])):
+    if all(math.isclose(a, f, abs_tol=0.02) for a, (_, _, _, f, _) in zip(answers[:2], cases[:2])):
         return verdict(False, "You returned (about) the false-positive rate itself. Return the share of *members* "
                            "above the threshold.")
-    # Off by one: the threshold at the (fpr x n)-th highest non-member score, counted with >=, lets one
-    # non-member too many through.
-    edge_scores, edge_labels, edge_fpr, _ = cases[3]
-    threshold = np.sort(edge_scores[~edge_labels])[::-1][int(edge_fpr * (~edge_labels).sum())]
-    if math.isclose(answers[3], float(np.mean(edge_scores[edge_labels] >= threshold)), abs_tol=1e-9):
-        return verdict(False, "Your threshold lets slightly more than the allowed share of non-members through "
-                           "(look at ties: a member scored exactly like a non-member). Pick the threshold so "
-                           "that FPR <= the target, then take the TPR there.")
+    if any(math.isclose(a, 100 * e, rel_tol=1e-6) for a, e in zip(answers, expected) if e > 0):
+        return verdict(False, "That looks like a percentage: return the rate as a share between 0 and 1.")
     if math.isclose(answers[0], float(np.mean(labels[np.argsort(-scores)][: int(fpr * len(scores))])), abs_tol=1e-9):
         return verdict(False, "You took the top 1 % of *all* photos; FPR is a fraction of the *non-members* only.")
-    return verdict(False, f"Expected {expected[0]:.3f} for FPR 1 % on the test case, got {answers[0]:.3f}. "
-                       "Sort non-member scores to find the threshold, then count members above it.")
+    wrong = next(i for i, (a, e) in enumerate(zip(answers, expected)) if not math.isclose(a, e, abs_tol=1e-9))
+    where = f"On test case {wrong + 1} of {len(cases)} ({cases[wrong][0]}) the answer is {expected[wrong]:.4g}; " \
+            f"yours is {answers[wrong]:.4g}."
+    if answers[wrong] > expected[wrong]:
+        return verdict(False, f"{where} No threshold with FPR <= the target flags that many members: yours lets more "
+                           "than the allowed share of non-members through. Look at ties (a member scored exactly "
+                           "like a non-member) and at np.quantile, which interpolates between scores.")
+    return verdict(False, f"{where} A lower threshold would still keep FPR <= the target and flag more members. "
+                       "Sort the non-members' scores to find the lowest threshold whose FPR is still <= the target, "
+                       "then count the members at or above it.")
 
 
 MEMBERSHIP_CHOICES = {
@@ -170,7 +254,9 @@ MEMBERSHIP_CHOICES = {
 
 def membership_reading(answer: object, experiment) -> Feedback:
     """Exercise 3b: which statement (a–d in MEMBERSHIP_CHOICES) does the measured table support?"""
-    letter = str(answer).strip().lower()[:1] if answer is not None else ""
+    if answer is None:
+        return verdict(False, "You have not set answer yet: set it to one letter, 'a', 'b', 'c' or 'd'.")
+    letter = str(answer).strip().lower()[:1]
     if letter not in MEMBERSHIP_CHOICES:
         return verdict(False, "Answer with one letter: 'a', 'b', 'c' or 'd'.")
     rows = {(r.model, r.attack): r.result for r in experiment.rows}
@@ -196,6 +282,9 @@ def membership_reading(answer: object, experiment) -> Feedback:
 # ------------------------------------------------------------------ exercise 4: shards
 
 
+NOT_SET = ...  # the placeholder of exercise 4, where None is a possible answer ("no shard count fits")
+
+
 def best_shard_count(*, deletions_per_day: float, samples_per_deletion, budget_samples_per_day: float,
                      shard_counts, accuracies, min_accuracy: float) -> int | None:
     """The shard count a careful engineer picks (None if no count meets both constraints).
@@ -218,6 +307,9 @@ def shard_choice(answer: object, *, deletions_per_day: float, samples_per_deleti
                                 accuracies=accuracies, min_accuracy=min_accuracy)
     per_deletion = dict(zip(shard_counts, samples_per_deletion))
     accuracy = dict(zip(shard_counts, accuracies))
+    if answer is NOT_SET:
+        return verdict(False, "You have not set n_shards_choice yet: set it to one of the measured shard counts "
+                           f"{shard_counts}, or to None if no count meets both the budget and the floor.")
     if answer is None and expected is None:
         return verdict(True, "Right: no shard count meets both the budget and the accuracy floor. Batch deletions, "
                           "raise the budget, or accept lower accuracy.")
