@@ -37,6 +37,12 @@ def verdict(correct: bool, message: str) -> Feedback:
     return feedback
 
 
+def not_done() -> None:
+    """Say that a function exercise is still the stub; the caller then re-raises its NotImplementedError, so the
+    learner's cell stops there, as every unfinished exercise does."""
+    verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
+
+
 def use_reference(what: str, value):
     """Hand a stuck learner the reference result of an exercise so the rest of the lesson still runs.
 

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import Feedback, verdict
+from . import Feedback, not_done, verdict
 from ..search import exact_search, false_positive_identification_rate, recall_at_k
 
 
@@ -25,12 +25,6 @@ def _as_index_array(answer: object) -> np.ndarray | None:
     if array.ndim == 2 and 1 in array.shape:
         array = array.ravel()
     return array
-
-
-def _not_done() -> None:
-    """Say that a function exercise is still the stub; the caller then re-raises its NotImplementedError, so the
-    learner's cell stops there, as every unfinished exercise does."""
-    verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
 
 
 # ------------------------------------------------------------------------ exercise 1
@@ -65,7 +59,7 @@ def top_k(my_top_k: Callable, gallery: np.ndarray, query: np.ndarray, k: int, *,
         try:
             answer = my_top_k(case_gallery.copy(), case_query.copy(), case_k)
         except NotImplementedError:
-            _not_done()
+            not_done()
             raise
         mistake = _top_k_mistake(answer, case_gallery, case_query, case_k, case_ids)
         if mistake:

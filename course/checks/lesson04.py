@@ -12,16 +12,10 @@ import math
 
 import numpy as np
 
-from . import Feedback, verdict
+from . import Feedback, not_done, verdict
 
 __all__ = ["Feedback", "NOT_SET", "residue_stores", "compaction", "tpr_function", "membership_reading",
            "shard_choice"]
-
-
-def _not_done() -> None:
-    """Say that a function exercise is still the stub; the caller then re-raises its NotImplementedError, so the
-    learner's cell stops there, as every unfinished exercise does."""
-    verdict(False, "The exercise is not done yet: replace the `raise NotImplementedError` with your code.")
 
 
 # ------------------------------------------------------------------ exercise 1: residue
@@ -96,7 +90,7 @@ def residue_stores(residue_function, service, person: int, photo_ids) -> Feedbac
         try:
             answer = residue_function(copy.deepcopy(case_service), case_person, list(case_ids))
         except NotImplementedError:
-            _not_done()
+            not_done()
             raise
         mistake = _residue_mistake(answer, case_service, case_person, STORES)
         if mistake:
@@ -147,7 +141,7 @@ def compaction(student_function) -> Feedback:
     try:
         result = student_function(vectors.copy(), ids.copy(), alive.copy())
     except NotImplementedError:
-        _not_done()
+        not_done()
         raise
     if result is None:
         return verdict(False, "Your function returned None: did you forget `return`?")
@@ -209,7 +203,7 @@ def tpr_function(student_function) -> Feedback:
     try:
         answers = [student_function(s.copy(), m.copy(), f) for _, s, m, f, _ in cases]
     except NotImplementedError:
-        _not_done()
+        not_done()
         raise
     if any(a is None for a in answers):
         return verdict(False, "Your function returned None: did you forget `return`?")
