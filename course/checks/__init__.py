@@ -10,6 +10,7 @@ also be used in tests.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -35,6 +36,28 @@ def verdict(correct: bool, message: str) -> Feedback:
     feedback = Feedback(correct, message)
     print(feedback)
     return feedback
+
+
+def chosen_option(value: object, options, field: str) -> tuple[str | None, str | None]:
+    """Which of ``options`` a learner's ``value`` is, ignoring case, spacing and a final full stop.
+
+    Returns ``(option, None)`` when it is one of them, else ``(None, message)`` with a message that names
+    the field, the nearest option if there is one, and the options to copy from. Exercises whose answers
+    are choices use this so that a right choice written with other capitals is never refused."""
+    if not isinstance(value, str):
+        return None, (f"{field} should be one of the options (a string), got {type(value).__name__}: "
+                      + "; ".join(repr(o) for o in options) + ".")
+
+    def normal(text: str) -> str:
+        return " ".join(text.casefold().replace("’", "'").split()).rstrip(".")
+
+    by_normal = {normal(o): o for o in options}
+    if normal(value) in by_normal:
+        return by_normal[normal(value)], None
+    near = difflib.get_close_matches(normal(value), list(by_normal), n=1, cutoff=0.75)
+    hint = f" Did you mean {by_normal[near[0]]!r}?" if near else ""
+    return None, (f"{field}: {value!r} is not one of the options, so the check cannot judge it.{hint} "
+                  "Copy one of: " + "; ".join(repr(o) for o in options) + ".")
 
 
 def not_done() -> None:

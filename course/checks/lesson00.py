@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 
 import numpy as np
 
-from . import Feedback, verdict
+from . import Feedback, chosen_option, verdict
 
 
 def rerendered_image(answer: object, index: int, people) -> Feedback:
@@ -43,28 +42,6 @@ def rerendered_image(answer: object, index: int, people) -> Feedback:
                            "identity_parameters(record['identity_seed']).")
     return verdict(False, "The image differs from the original. Rebuild it from "
                        "record['identity_seed'] and record['view_seed'] with the data set's size and max_yaw.")
-
-
-def chosen_option(value: object, options, field: str) -> tuple[str | None, str | None]:
-    """Which of ``options`` a learner's ``value`` is, ignoring case, spacing and a final full stop.
-
-    Returns ``(option, None)`` when it is one of them, else ``(None, message)`` with a message that names
-    the field, the nearest option if there is one, and the options to copy from. Exercises whose answers
-    are choices use this so that a right choice written with other capitals is never refused."""
-    if not isinstance(value, str):
-        return None, (f"{field} should be one of the options (a string), got {type(value).__name__}: "
-                      + "; ".join(repr(o) for o in options) + ".")
-
-    def normal(text: str) -> str:
-        return " ".join(text.casefold().replace("’", "'").split()).rstrip(".")
-
-    by_normal = {normal(o): o for o in options}
-    if normal(value) in by_normal:
-        return by_normal[normal(value)], None
-    near = difflib.get_close_matches(normal(value), list(by_normal), n=1, cutoff=0.75)
-    hint = f" Did you mean {by_normal[near[0]]!r}?" if near else ""
-    return None, (f"{field}: {value!r} is not one of the options, so the check cannot judge it.{hint} "
-                  "Copy one of: " + "; ".join(repr(o) for o in options) + ".")
 
 
 #: The uses a consent for one photo could cover; exercise 2 sorts them into covered and not covered.

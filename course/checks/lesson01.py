@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Feedback, verdict
+from . import Feedback, chosen_option, verdict
 
 
 def _nearest_up_to_ties(answer: np.ndarray, gallery_ids: np.ndarray, distances: np.ndarray) -> bool:
@@ -78,7 +78,6 @@ def lfw_consent_section(answer: object) -> Feedback:
     ``answer`` is a dict: ``where_from`` one of :data:`LFW_SOURCES`, ``notified`` and ``consented`` booleans.
     Every field's type is checked before its content, so a type slip gets "use True/False", not a history
     lesson."""
-    from .lesson00 import chosen_option
 
     if answer is None:
         return verdict(False, "You have not set lfw_consent yet: a dict with the keys 'where_from', 'notified' "
