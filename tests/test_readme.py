@@ -1,10 +1,16 @@
-"""The README's two commands do what the README says: the first opens JupyterLab on lesson 00, with the
-whole course in its file browser; the second is the command CI runs."""
+"""The README's two commands do what the README says. The first, run in a fresh copy of the repository,
+makes the learner's edition (my-course/) and opens JupyterLab on its lesson 00 with the whole course in
+the file browser; run again after the learner has edited, it keeps every edit. The second is the
+command CI runs."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -12,7 +18,10 @@ from pathlib import Path
 import pytest
 from lab_server import jupyterlab
 
+from course import edition, student
+
 ROOT = Path(__file__).resolve().parents[1]
+LESSONS = [path.name for path in student.lesson_sources()]
 
 
 def readme_commands() -> list[str]:
@@ -24,9 +33,15 @@ def readme_commands() -> list[str]:
 
 def test_there_are_exactly_two_commands_and_ci_runs_the_second():
     first, second = readme_commands()
-    assert first.startswith("uv run jupyter lab")
+    assert first.startswith("uv run ")
     ci = (ROOT / ".ci" / "run").read_text()
     assert f'"${{uv[@]}}" {second.removeprefix("uv ")}\n' in ci
+
+
+def test_the_learners_folder_is_ignored_by_git():
+    ignored = subprocess.run(["git", "check-ignore", "--quiet", "my-course/00_start_here.ipynb"], cwd=ROOT)
+    assert ignored.returncode == 0, "my-course/ (the learner's edition) must be in .gitignore"
+    assert edition.LEARNER_DIR == ROOT / "my-course"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -35,25 +50,72 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 @pytest.fixture(scope="module")
-def readme_lab(tmp_path_factory):
-    """The README's first command, run in this environment (``uv run`` -> this Python)."""
-    args = shlex.split(readme_commands()[0])[2:]  # drop "uv run"
-    with jupyterlab(args, cwd=ROOT, home=tmp_path_factory.mktemp("readme-lab")) as (url, token):
-        yield url, token
+def fresh_clone(tmp_path_factory) -> Path:
+    """The files a fresh clone would have (git's tracked and not-ignored files, as they are in this
+    checkout), in a temporary folder."""
+    clone = tmp_path_factory.mktemp("clone")
+    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                             capture_output=True, check=True).stdout
+    for name in filter(None, tracked.decode().split("\0")):
+        if (ROOT / name).is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, clone / name)
+    assert not (clone / "my-course").exists()
+    return clone
 
 
-def test_first_command_opens_lesson_00(readme_lab):
-    url, token = readme_lab
+def first_command(clone: Path, home: Path):
+    """The README's first command, run in ``clone`` (``uv run`` -> this environment, importing the clone's course)."""
+    program, *args = shlex.split(readme_commands()[0])[2:]  # drop "uv run"
+    script = Path(sys.executable).with_name(program)
+    assert script.is_file(), f"{program} is not installed: is it in [project.scripts] of pyproject.toml?"
+    return jupyterlab([str(script), *args], cwd=clone, home=home, launcher=[], extra_env={"PYTHONPATH": str(clone)})
+
+
+def opens_on(url: str, token: str) -> str:
+    """The path JupyterLab's front page redirects to."""
     opener = urllib.request.build_opener(_NoRedirect)
     with pytest.raises(urllib.error.HTTPError) as redirect:
         opener.open(f"{url}/?token={token}", timeout=10)
     assert redirect.value.code == 302
-    assert redirect.value.headers["Location"].split("?")[0].endswith("/lab/tree/notebooks/00_start_here.ipynb")
+    return redirect.value.headers["Location"].split("?")[0]
 
 
-@pytest.mark.parametrize("path", ["notebooks/00_start_here.ipynb", "README.md", "docs/instructor_guide.md",
-                                  "data/README.md"])
-def test_first_command_shows_the_whole_course_in_the_file_browser(readme_lab, path):
-    url, token = readme_lab
+def contents(url: str, token: str, path: str) -> int:
     with urllib.request.urlopen(f"{url}/api/contents/{path}?content=0&token={token}", timeout=10) as response:
-        assert response.status == 200
+        return response.status
+
+
+def test_first_command_opens_the_learners_edition_and_a_second_launch_keeps_every_edit(fresh_clone,
+                                                                                        tmp_path_factory):
+    learner = fresh_clone / "my-course"
+    with first_command(fresh_clone, tmp_path_factory.mktemp("lab-1")) as (url, token):
+        assert opens_on(url, token).endswith("/lab/tree/my-course/00_start_here.ipynb")
+        for path in ["my-course/00_start_here.ipynb", "notebooks/00_start_here.ipynb", "README.md",
+                     "docs/instructor_guide.md", "data/README.md"]:
+            assert contents(url, token, path) == 200, f"{path} is not in JupyterLab's file browser"
+        # The learner works: saves an answer through JupyterLab (as its Save does) and adds a file.
+        lesson = json.loads((learner / "00_start_here.ipynb").read_text())
+        stub = next(cell for cell in lesson["cells"] if "NotImplementedError(\"Exercise: " in "".join(cell["source"]))
+        stub["source"] = "# my answer, typed by the learner\nrecord = {}"
+        body = json.dumps({"type": "notebook", "format": "json", "content": lesson}).encode()
+        request = urllib.request.Request(f"{url}/api/contents/my-course/00_start_here.ipynb?token={token}",
+                                         data=body, method="PUT", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    (learner / "my notes.md").write_text("what I learned\n")
+
+    assert sorted(path.name for path in learner.glob("*.ipynb")) == LESSONS
+    for name in LESSONS:
+        made = json.loads((learner / name).read_text())
+        assert made["metadata"][edition.METADATA_KEY]["course_version"] == edition.course_version()
+        text = json.dumps(made)
+        assert student.BEGIN not in text and "Notes for instructors" not in text, f"{name}: answers left in"
+        assert "The worked solution is in the instructor edition" in text
+    before = {path.relative_to(learner): path.read_bytes() for path in learner.rglob("*") if path.is_file()}
+    assert b"my answer, typed by the learner" in before[Path("00_start_here.ipynb")]
+
+    with first_command(fresh_clone, tmp_path_factory.mktemp("lab-2")) as (url, token):
+        assert opens_on(url, token).endswith("/lab/tree/my-course/00_start_here.ipynb")
+    after = {path.relative_to(learner): path.read_bytes() for path in learner.rglob("*") if path.is_file()}
+    assert after == before, "a second launch changed the learner's folder"
