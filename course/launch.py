@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from .student import BEGIN
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE_CONFIG = ROOT / "site" / "_config.yml"
 
@@ -110,6 +112,23 @@ def site_toc(root: Path = ROOT) -> dict:
     return {"format": "jb-book", "root": "README", "parts": [part for part in parts if part["chapters"]]}
 
 
+#: The tag that makes Jupyter Book collapse a cell's code behind a "show" toggle (its output stays).
+SOLUTION_TAG = "hide-input"
+
+
+def site_notebook(notebook: dict) -> dict:
+    """A lesson as the website shows it: each exercise's solution cell (``### BEGIN SOLUTION``) tagged
+    ``hide-input``, so the worked solution is one click away rather than inline. The outputs stay
+    visible because the text after an exercise discusses them. The committed notebook is unchanged."""
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code" and BEGIN in "".join(cell["source"]):
+            tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+            if SOLUTION_TAG not in tags:
+                tags.append(SOLUTION_TAG)
+    return notebook
+
+
 _LINK = re.compile(r"""\]\(<?([^)>\s#]+)|\bsrc=["']([^"'#]+)""")
 
 
@@ -143,7 +162,11 @@ def _stage(root: Path, stage: Path, hub_url: str | None) -> None:
     for source in files:
         target = stage / source.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        if source.suffix == ".ipynb":
+            notebook = site_notebook(json.loads(source.read_text(encoding="utf-8")))
+            target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        else:
+            shutil.copy2(source, target)
     for source in files:  # files the pages link to: images, data files (e.g. data/registry.json)
         for linked in _linked_files(source, root):
             (stage / linked.relative_to(root)).parent.mkdir(parents=True, exist_ok=True)
