@@ -23,6 +23,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -38,7 +39,12 @@ METADATA_KEY = "faces_at_scale"
 
 
 def course_version() -> str:
-    """The installed course version (``[project] version`` in pyproject.toml)."""
+    """The course version: ``[project] version`` of pyproject.toml in a checkout, else the installed one."""
+    pyproject = ROOT / "pyproject.toml"
+    if pyproject.is_file():
+        found = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"), re.MULTILINE)
+        if found:
+            return found[1]
     return metadata.version("faces-at-scale")
 
 

@@ -6,6 +6,7 @@ command CI runs."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -49,11 +50,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-@pytest.fixture(scope="module")
-def fresh_clone(tmp_path_factory) -> Path:
-    """The files a fresh clone would have (git's tracked and not-ignored files, as they are in this
-    checkout), in a temporary folder."""
-    clone = tmp_path_factory.mktemp("clone")
+def copy_checkout(clone: Path) -> Path:
+    """Copy the files a fresh clone would have (git's tracked and not-ignored files, as they are in
+    this checkout) into ``clone``."""
     tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                              capture_output=True, check=True).stdout
     for name in filter(None, tracked.decode().split("\0")):
@@ -62,6 +61,23 @@ def fresh_clone(tmp_path_factory) -> Path:
             shutil.copy2(ROOT / name, clone / name)
     assert not (clone / "my-course").exists()
     return clone
+
+
+@pytest.fixture(scope="module")
+def fresh_clone(tmp_path_factory) -> Path:
+    return copy_checkout(tmp_path_factory.mktemp("clone"))
+
+
+def test_binder_postbuild_makes_the_learners_edition(tmp_path):
+    """postBuild's command makes my-course/ (the Binder link for students opens it) and starts nothing."""
+    clone = copy_checkout(tmp_path)
+    lines = [line for line in (ROOT / "postBuild").read_text().splitlines() if "course learn" in line]
+    assert lines == ["python -m course learn --no-lab"]
+    result = subprocess.run([sys.executable, *shlex.split(lines[0])[1:]], cwd=clone, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(clone)), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in (clone / "my-course").glob("*.ipynb")) == LESSONS
+    assert result.stdout.count("made my-course/") == len(LESSONS)
 
 
 def first_command(clone: Path, home: Path):

@@ -107,7 +107,14 @@ def test_config_never_executes_and_has_launch_buttons():
     assert config["execute"]["execute_notebooks"] == "off"
     buttons = config["launch_buttons"]
     assert buttons["binderhub_url"] and buttons["colab_url"] and buttons["jupyterhub_url"]
-    assert config["repository"]["url"] == launch.REPOSITORY
+    assert "url" not in config["repository"] and "branch" not in config["repository"], (
+        "the repository address and release tag are set at build time from course.launch (one setting)")
+
+
+def test_site_names_its_version_and_its_repository(site):
+    home = (site / "README.html").read_text()
+    assert f"Faces at Scale, version {launch.COURSE_TAG.removeprefix('v')} ({launch.COURSE_TAG})" in home
+    assert f'href="{launch.REPOSITORY}"' in home
 
 
 def test_every_page_exists(site):
@@ -137,8 +144,8 @@ def test_lesson_page_has_its_figures(site, notebook):
 def test_lesson_page_has_launch_buttons(site, notebook):
     html = (site / "notebooks" / f"{notebook.stem}.html").read_text()
     path, repo = f"notebooks/{notebook.name}", launch.REPOSITORY.removeprefix("https://github.com/")
-    assert f"mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/{path}" in html
-    assert f"colab.research.google.com/github/{repo}/blob/main/{path}" in html
+    assert f"mybinder.org/v2/gh/{repo}/{launch.COURSE_TAG}?urlpath=lab/tree/{path}" in html
+    assert f"colab.research.google.com/github/{repo}/blob/{launch.COURSE_TAG}/{path}" in html
     assert "/hub/user-redirect/git-pull?repo=" in html
     assert f"urlpath=lab/tree/{repo.split('/')[1]}/{path}" in html
 
