@@ -1,4 +1,5 @@
-"""Command line: ``python -m course learn | doctor | data build|fetch|verify NAME | student --out DIR``.
+"""Command line: ``python -m course learn | doctor | data build|fetch|verify NAME | student --out DIR |
+learner-branch``.
 
 ``learn`` is for learners (the same as ``faces-at-scale``: your own copy of the lessons, opened in
 JupyterLab); ``student --out DIR`` is for instructors (student copies to hand out)."""
@@ -16,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
                         "in JupyterLab; options after it go to faces-at-scale (see faces-at-scale --help)",
                         add_help=False)
     commands.add_parser("doctor", help="check that this machine is ready for the course")
+    branch_parser = commands.add_parser("learner-branch", help="maintainers, at a release: commit the learner's "
+                                        "edition onto the 'learner' branch (Colab and nbgitpuller links open it)")
+    branch_parser.add_argument("--ref", default="HEAD", help="the release to make it from (default: HEAD)")
     data_parser = commands.add_parser("data", help="build or fetch a registered data set")
     data_parser.add_argument("action", choices=["build", "fetch", "verify"])
     data_parser.add_argument("name")
@@ -29,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         return learn(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+
+    if args.command == "learner-branch":
+        from .edition import LEARNER_BRANCH, publish_learner_branch
+
+        print(f"{LEARNER_BRANCH}: {publish_learner_branch(ref=args.ref)} (push it: git push origin {LEARNER_BRANCH})")
+        return 0
 
     if args.command == "student":
         from .student import write_student_versions

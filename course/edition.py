@@ -24,7 +24,9 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -114,6 +116,51 @@ def make_learner_edition(folder: Path = LEARNER_DIR, sources: list[Path] | None 
             _write_new(newer, notebook)
         report.beside.append(newer)
     return report
+
+
+#: The branch that publishes the learner's edition (for the Colab and nbgitpuller links meant for students).
+LEARNER_BRANCH = "learner"
+
+
+def publish_learner_branch(root: Path = ROOT, ref: str = "HEAD", branch: str = LEARNER_BRANCH) -> str:
+    """Commit ``ref``'s tree plus its learner's edition (``my-course/``) onto ``branch``; return the commit.
+
+    Colab opens a notebook from a branch of the repository and nbgitpuller pulls a branch, so the
+    learner's edition, which is generated and git-ignored, is published on a branch of its own. Each
+    release adds one commit on top of the branch's previous one (so nbgitpuller can merge it into a
+    learner's copy, keeping their changes) with ``ref`` as second parent. Nothing changes when
+    ``ref``'s learner's edition is already there. The working tree and index are not touched.
+    """
+
+    def git(*args: str, env: dict | None = None) -> str:
+        return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, encoding="utf-8",
+                              env=env).stdout.strip()
+
+    commit = git("rev-parse", "--verify", f"{ref}^{{commit}}")
+    found = re.search(r'^version\s*=\s*"([^"]+)"', git("show", f"{commit}:pyproject.toml"), re.MULTILINE)
+    version = found[1] if found else course_version()
+    with tempfile.TemporaryDirectory() as tmp:
+        sources = []
+        for name in git("ls-tree", "--name-only", commit, "notebooks/").splitlines():
+            if re.fullmatch(r"notebooks/[0-9][0-9][^/]*_[^/]*\.ipynb", name):
+                sources.append(Path(tmp) / name)
+                sources[-1].parent.mkdir(exist_ok=True)
+                sources[-1].write_text(git("show", f"{commit}:{name}") + "\n", encoding="utf-8")
+        made = make_learner_edition(Path(tmp) / LEARNER_DIR.name, sorted(sources), version=version).written
+        env = dict(os.environ, GIT_INDEX_FILE=str(Path(tmp) / "index"))
+        git("read-tree", commit, env=env)
+        for notebook in made:
+            blob = git("hash-object", "-w", str(notebook))
+            git("update-index", "--add", "--cacheinfo", f"100644,{blob},{LEARNER_DIR.name}/{notebook.name}", env=env)
+        tree = git("write-tree", env=env)
+    previous = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=root,
+                              capture_output=True, text=True).stdout.strip()
+    if previous and git("rev-parse", f"{previous}^{{tree}}") == tree:
+        return previous
+    parents = (["-p", previous] if previous else []) + ["-p", commit]
+    new = git("commit-tree", tree, *parents, "-m", f"The learner's edition of {version} (made from {commit[:12]})")
+    git("update-ref", f"refs/heads/{branch}", new)
+    return new
 
 
 def lab_arguments(folder: Path = LEARNER_DIR, extra: list[str] | None = None) -> list[str]:

@@ -4,8 +4,8 @@ A release is consistent when the version in pyproject.toml, the tag the Colab ce
 (``course.launch.COURSE_TAG`` inside every lesson's setup cell), CITATION.cff, the top entry of
 CHANGELOG.md and the documents agree, and when the launch links can work: the repository address
 (``course.launch.REPOSITORY``, the one publishing setting) is not the placeholder, no document still
-names another address, and that repository holds the release tag (``git ls-remote``; ``--offline``
-skips only this). The website needs no check of its own: its build takes the address, tag and
+names another address, and that repository holds the release tag and the ``learner`` branch that the
+students' Colab and nbgitpuller links open (``git ls-remote``; ``--offline`` skips only this). The website needs no check of its own: its build takes the address, tag and
 version from the same settings.
 """
 
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from . import launch
-from .edition import ROOT, course_version
+from .edition import LEARNER_BRANCH, ROOT, course_version
 
 #: Documents that give launch links or commands with the repository address or the release tag.
 DOCUMENTS = ("README.md", "CITATION.cff", "site/*.md", "docs/*.md")
@@ -91,12 +91,15 @@ def publishing_problems(root: Path, version: str, tag: str, repository: str, rem
             if old in line or old.replace("/", "%2F") in line:
                 problems.append(f"{document.relative_to(root)}:{number}: still names {old}")
     if remote:
-        found = subprocess.run(["git", "ls-remote", "--tags", repository, f"refs/tags/{tag}"],
-                               capture_output=True, text=True, timeout=60)
+        wanted = {f"refs/tags/{tag}": f"push it (git tag {tag} && git push origin {tag})",
+                  f"refs/heads/{LEARNER_BRANCH}": f"make and push it (uv run python -m course learner-branch "
+                                                  f"--ref {tag} && git push origin {LEARNER_BRANCH})"}
+        found = subprocess.run(["git", "ls-remote", repository, *wanted], capture_output=True, text=True, timeout=60)
         if found.returncode != 0:
             problems.append(f"cannot read {repository} ({found.stderr.strip()[:200]})")
-        elif f"refs/tags/{tag}" not in found.stdout:
-            problems.append(f"{repository} has no tag {tag}: push it (git tag {tag} && git push origin {tag})")
+        for ref, fix in wanted.items():
+            if found.returncode == 0 and ref not in found.stdout:
+                problems.append(f"{repository} has no {ref.removeprefix('refs/').replace('heads/', 'branch ')}: {fix}")
     return problems
 
 

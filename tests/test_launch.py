@@ -193,7 +193,7 @@ def fork(tmp_path):
     _git("add", ".", cwd=work)
     _git("commit", "--quiet", "-m", "release", cwd=work)
     _git("tag", "v9.9.9", cwd=work)
-    _git("push", "--quiet", repository, "HEAD:refs/heads/main", "v9.9.9", cwd=work)
+    _git("push", "--quiet", repository, "HEAD:refs/heads/main", "HEAD:refs/heads/learner", "v9.9.9", cwd=work)
     return work, repository
 
 
@@ -235,7 +235,10 @@ def test_release_check_refuses_the_placeholder_and_documents_that_still_name_it(
 def test_release_check_needs_the_tag_in_the_repository(fork):
     work, repository = fork
     problems = release.publishing_problems(work, "9.9.10", "v9.9.10", repository, remote=True)
-    assert any(f"{repository} has no tag v9.9.10" in p for p in problems)
+    assert any(f"{repository} has no tags/v9.9.10: push it" in p for p in problems)
+    _git("push", "--quiet", repository, ":refs/heads/learner", cwd=work)
+    assert any(f"{repository} has no branch learner: make and push it" in p
+               for p in release.publishing_problems(work, "9.9.9", "v9.9.9", repository, remote=True))
     unreachable = (work.parent / "nowhere.git").as_uri()
     assert any(f"cannot read {unreachable}" in p
                for p in release.publishing_problems(work, "9.9.9", "v9.9.9", unreachable, remote=True))

@@ -295,3 +295,41 @@ def test_nbgrader_generate_assignment_accepts_the_sources(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     released = sorted(p.name for p in (tmp_path / "release" / "course").glob("*.ipynb"))
     assert released == [p.name for p in SOURCES]
+
+
+# --- the learner's edition, published on a branch for Colab and nbgitpuller -----------------------
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.org")
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
+                          env=env).stdout.strip()
+
+
+def test_learner_branch_publishes_the_learners_edition_on_top_of_a_release(two_lessons, tmp_path):
+    repo = two_lessons[0].parent.parent
+    (repo / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "3.1.4"\n')
+    _git(repo, "init", "--quiet")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "--quiet", "-m", "release 3.1.4")
+    status_before = _git(repo, "status", "--porcelain")
+    first = edition.publish_learner_branch(repo)
+    assert _git(repo, "rev-parse", "learner") == first
+    files = _git(repo, "ls-tree", "-r", "--name-only", "learner").splitlines()
+    assert files == sorted(_git(repo, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+                           + ["my-course/00_start.ipynb", "my-course/01_next.ipynb"])
+    made = json.loads(_git(repo, "show", "learner:my-course/00_start.ipynb"))
+    assert student.BEGIN not in json.dumps(made) and "NotImplementedError" in json.dumps(made)
+    assert made["metadata"][edition.METADATA_KEY]["course_version"] == "3.1.4"
+    assert "(../notebooks/00_start.ipynb#Exercise-1-" in json.dumps(made, ensure_ascii=False)
+    assert _git(repo, "status", "--porcelain") == status_before, "the working tree or index was touched"
+    assert edition.publish_learner_branch(repo) == first, "nothing changed, so no new commit"
+    # the next release: one more commit on the branch, on top of the previous one
+    (repo / "notebooks" / "01_next.ipynb").write_text((repo / "notebooks" / "01_next.ipynb").read_text()
+                                                      .replace("# 01_next.ipynb", "# 01 · Next, clearer"))
+    _git(repo, "commit", "--quiet", "-am", "release 3.2.0")
+    second = edition.publish_learner_branch(repo)
+    assert _git(repo, "rev-parse", f"{second}^1") == first and _git(repo, "rev-parse", f"{second}^2") == \
+        _git(repo, "rev-parse", "HEAD")
+    assert "# 01 · Next, clearer" in _git(repo, "show", "learner:my-course/01_next.ipynb")
