@@ -135,3 +135,37 @@ def test_first_command_opens_the_learners_edition_and_a_second_launch_keeps_ever
         assert opens_on(url, token).endswith("/lab/tree/my-course/00_start_here.ipynb")
     after = {path.relative_to(learner): path.read_bytes() for path in learner.rglob("*") if path.is_file()}
     assert after == before, "a second launch changed the learner's folder"
+
+
+# --- licences -------------------------------------------------------------------------------------
+
+
+def test_licence_files_match_what_pyproject_and_the_citation_say():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'license = { text = "MIT" }' in pyproject
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")
+    content = (ROOT / "LICENSE-CONTENT.md").read_text()
+    assert "CC BY 4.0" in content and "https://creativecommons.org/licenses/by/4.0/legalcode" in content
+    citation = (ROOT / "CITATION.cff").read_text()
+    assert "  - MIT\n  - CC-BY-4.0\n" in citation
+
+
+def test_readme_gives_each_data_sets_licence_from_the_registry():
+    registry = json.loads((ROOT / "data" / "registry.json").read_text())
+    section = (ROOT / "README.md").read_text().split("## Licences, citation and versions", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip().split()[0].strip("`"): line.split("|")[2].strip()
+            for line in section.splitlines() if line.startswith("| `")}
+    assert set(rows) == set(registry), "one row per registered data set"
+    for name, entry in registry.items():
+        licence = re.match(r"CC0 1\.0|CC BY 4\.0|[^(;]+", entry["licence"]).group(0).strip()
+        assert rows[name] == licence, f"{name}: README says {rows[name]}, registry says {entry['licence']}"
+
+
+def test_readme_names_the_landmark_models_restriction_and_what_uses_it():
+    section = (ROOT / "README.md").read_text().split("**Third-party pieces with other terms.**", 1)[1]
+    assert "iBUG 300-W" in section and "not legal advice" in section
+    source = (ROOT / "course" / "embed.py").read_text()
+    # the README says the encoder aligns with the 68-point model: true as long as embed.py asks for "large"
+    assert 'face_encodings(image, boxes, model="large")' in source, (
+        "course.embed no longer uses the 68-point model: update the README's third-party section")
+    assert 'model="large"' in section
