@@ -26,7 +26,6 @@ import json
 import os
 import re
 from pathlib import Path
-from urllib.parse import quote
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -41,15 +40,20 @@ def lesson_sources() -> list[Path]:
 
 
 def heading_anchor(heading: str) -> str:
-    """The anchor JupyterLab gives a markdown heading (spaces become ``-``), escaped for a link."""
-    return quote(heading.strip().replace(" ", "-"), safe="-")
+    """The id JupyterLab gives a markdown heading (its text, spaces turned into ``-``)."""
+    return heading.strip().replace(" ", "-")
 
 
 def solution_pointer(heading: str, solution_link: str) -> str:
-    """The line under an exercise heading that says where its worked solution is."""
+    """The line under an exercise heading that says where its worked solution is.
+
+    It names the section as well as linking its anchor: JupyterLab 4.x opens a linked notebook at its
+    top, not at the heading, so the learner finds the section by name (or the table of contents).
+    """
     name = solution_link.rsplit("/", 1)[-1]
     return (f"*Stuck after a real try? The worked solution is in the instructor edition: "
-            f"[{name}, section “{heading.strip()}”]({solution_link}#{heading_anchor(heading)}). "
+            f"[{name}]({solution_link}#{heading_anchor(heading)}), section “{heading.strip()}” "
+            "(JupyterLab's table of contents, in the left bar, jumps to it). "
             "It shows the answer, so open it on purpose.*")
 
 
