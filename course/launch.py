@@ -8,8 +8,8 @@ Two things live here so that each is written once:
   ``add_colab_cell(notebook)`` puts it into a notebook (``python -m course.launch colab-cell FILES``).
 * ``build_site(out)``, the course website made with Jupyter Book v1 from the *committed* notebook
   outputs (no notebook is executed): the README as the home page, the lessons in order
-  (``notebooks/*.ipynb``), then the instructor guide and other ``docs/*.md``, the data sheets and
-  ``site/launch.md``. The table of contents is generated from those globs at each build, so a new
+  (``notebooks/*.ipynb``), then the instructor guide and other ``docs/*.md``, the data sheets,
+  ``site/launch.md``, the changelog and the content licence. The table of contents is generated from those globs at each build, so a new
   lesson appears without editing anything (``python -m course.launch site --out _build/site``).
 
 Binder needs no code: it reads ``environment.yml`` and runs ``postBuild`` (both at the top of the
@@ -123,6 +123,8 @@ def site_toc(root: Path = ROOT) -> dict:
         {"caption": "Lessons", "chapters": pages(lesson_notebooks(root))},
         {"caption": "Running the course", "chapters": pages([root / "site" / "launch.md", *docs])},
         {"caption": "Data", "chapters": pages(sorted((root / "data").glob("*.md")))},
+        {"caption": "About", "chapters": pages([path for path in (root / "CHANGELOG.md", root / "LICENSE-CONTENT.md")
+                                                if path.is_file()])},
     ]
     return {"format": "jb-book", "root": "README", "parts": [part for part in parts if part["chapters"]]}
 
