@@ -175,7 +175,8 @@ def lab_arguments(folder: Path = LEARNER_DIR, extra: list[str] | None = None) ->
 
 def main(argv: list[str] | None = None) -> int:
     """``faces-at-scale [--no-lab] [JUPYTERLAB OPTIONS]``: make the learner's edition if needed, open it."""
-    parser = argparse.ArgumentParser(prog="faces-at-scale", description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    parser = argparse.ArgumentParser(prog="faces-at-scale", description=__doc__.split("\n\n")[0], allow_abbrev=False,
+                                     epilog="Any other option goes to JupyterLab, e.g. --ServerApp.port=8899.")
     parser.add_argument("--no-lab", action="store_true", help="only make the learner's edition (e.g. on Binder)")
     args, jupyter_options = parser.parse_known_args(argv)
     report = make_learner_edition()
