@@ -169,3 +169,21 @@ def test_readme_names_the_landmark_models_restriction_and_what_uses_it():
     assert 'face_encodings(image, boxes, model="large")' in source, (
         "course.embed no longer uses the 68-point model: update the README's third-party section")
     assert 'model="large"' in section
+
+
+def test_students_links_open_the_learners_edition_of_this_release():
+    from course import launch
+
+    section = (ROOT / "README.md").read_text().split("## Other ways to run it", 1)[1].split("\n## ", 1)[0]
+    repo = launch.REPOSITORY.removeprefix("https://github.com/")
+    links = {kind: next(re.findall(r"`(https://[^`]+)`", line)[0] for line in section.splitlines()
+                        if marker in line and "`https://" in line)
+             for kind, marker in [("binder", "mybinder.org"), ("colab", "colab.research.google.com/github/"),
+                                  ("hub", "git-pull?")]}
+    assert links["binder"] == (f"https://mybinder.org/v2/gh/{repo}/{launch.COURSE_TAG}"
+                                            "?urlpath=lab/tree/my-course/00_start_here.ipynb")
+    assert links["colab"] == (f"https://colab.research.google.com/github/{repo}/blob/{edition.LEARNER_BRANCH}"
+                              "/my-course/00_start_here.ipynb")
+    encoded = launch.REPOSITORY.replace(":", "%3A").replace("/", "%2F")
+    assert links["hub"] == (f"https://HUB/hub/user-redirect/git-pull?repo={encoded}&branch={edition.LEARNER_BRANCH}"
+                            f"&urlpath=lab%2Ftree%2F{repo.split('/')[1]}%2Fmy-course%2F00_start_here.ipynb")
