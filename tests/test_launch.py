@@ -146,3 +146,99 @@ def test_every_lesson_has_the_colab_cell(notebook):
     assert "".join(cell["source"]) == launch.COLAB_CELL, f"{notebook.name}: outdated Colab cell ({fix})"
     assert cell["outputs"] == [], f"{notebook.name}: the Colab cell must print nothing off Colab"
 
+
+
+# --- Release: one publishing setting, versions that agree, no placeholder published ---------------
+
+from course import edition, release  # noqa: E402
+
+
+def test_version_tag_colab_cell_citation_and_changelog_agree():
+    assert release.version_problems(ROOT, edition.course_version(), launch.COURSE_TAG, launch.COLAB_CELL) == []
+    assert edition.course_version() == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_release_command_refuses_to_publish_the_placeholder():
+    result = subprocess.run([sys.executable, "-m", "course.release", "--offline"], capture_output=True, text=True,
+                            cwd=ROOT)
+    if launch.REPOSITORY == launch.PLACEHOLDER_REPOSITORY:
+        assert result.returncode == 1, "the release check passed with the placeholder address"
+        assert f"course.launch.REPOSITORY is still the placeholder {launch.PLACEHOLDER_REPOSITORY}" in result.stderr
+
+
+def _git(*args, cwd):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org",
+                            GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org"))
+
+
+@pytest.fixture
+def fork(tmp_path):
+    """A fork's checkout at version 9.9.9 whose repository (a local bare git repository) holds tag v9.9.9."""
+    remote = tmp_path / "remote.git"
+    _git("init", "--quiet", "--bare", str(remote), cwd=tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    repository = remote.as_uri()
+    (work / "notebooks").mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# 00"),
+                      nbformat.v4.new_code_cell(launch.colab_cell_text(repository, "v9.9.9"))]
+    nbformat.write(notebook, work / "notebooks" / "00_start_here.ipynb")
+    (work / "README.md").write_text(f"Clone {repository} at v9.9.9.\n")
+    (work / "CHANGELOG.md").write_text("# Changelog\n\n## [9.9.9] - 2027-01-15\n\n## [0.1.0] - 2026-12-01\n")
+    (work / "CITATION.cff").write_text(f"cff-version: 1.2.0\nversion: 9.9.9\ndate-released: 2027-01-15\n"
+                                       f"repository-code: {repository}\n")
+    _git("init", "--quiet", cwd=work)
+    _git("add", ".", cwd=work)
+    _git("commit", "--quiet", "-m", "release", cwd=work)
+    _git("tag", "v9.9.9", cwd=work)
+    _git("push", "--quiet", repository, "HEAD:refs/heads/main", "HEAD:refs/heads/learner", "v9.9.9", cwd=work)
+    return work, repository
+
+
+def _all_problems(root, repository, version="9.9.9", tag="v9.9.9"):
+    cell = launch.colab_cell_text(repository, tag)
+    return (release.version_problems(root, version, tag, cell)
+            + release.publishing_problems(root, version, tag, repository, remote=True))
+
+
+def test_a_consistent_fork_with_its_tag_pushed_is_ready(fork):
+    work, repository = fork
+    assert _all_problems(work, repository) == []
+
+
+def test_release_check_names_each_disagreement(fork):
+    work, repository = fork
+    (work / "CITATION.cff").write_text((work / "CITATION.cff").read_text().replace("version: 9.9.9", "version: 9.9.8"))
+    (work / "CHANGELOG.md").write_text("# Changelog\n\n## [9.9.10] - 2027-02-01\n")
+    (work / "README.md").write_text("Pin v9.9.8 for your term.\n")
+    problems = _all_problems(work, repository)
+    assert "CITATION.cff: version is 9.9.8, not 9.9.9" in problems
+    assert "CHANGELOG.md: the newest entry is 9.9.10, not 9.9.9" in problems
+    assert "README.md:1: names tag v9.9.8, not v9.9.9" in problems
+    assert any("notebooks/00_start_here.ipynb: its Colab cell is not the current one" in p
+               for p in release.version_problems(work, "9.9.9", "v9.9.9", launch.colab_cell_text(repository, "v9.9.10")))
+
+
+def test_release_check_refuses_the_placeholder_and_documents_that_still_name_it(fork):
+    work, repository = fork
+    placeholder = launch.PLACEHOLDER_REPOSITORY
+    assert any("still the placeholder" in p for p in release.publishing_problems(work, "9.9.9", "v9.9.9", placeholder,
+                                                                                remote=False))
+    (work / "README.md").write_text("ok\nhub link: repo=https%3A%2F%2Fgithub.com%2F"
+                                    + placeholder.removeprefix("https://github.com/").replace("/", "%2F") + "\n")
+    problems = release.publishing_problems(work, "9.9.9", "v9.9.9", repository, remote=False)
+    assert problems == [f"README.md:2: still names {placeholder.removeprefix('https://github.com/')}"]
+
+
+def test_release_check_needs_the_tag_in_the_repository(fork):
+    work, repository = fork
+    problems = release.publishing_problems(work, "9.9.10", "v9.9.10", repository, remote=True)
+    assert any(f"{repository} has no tags/v9.9.10: push it" in p for p in problems)
+    _git("push", "--quiet", repository, ":refs/heads/learner", cwd=work)
+    assert any(f"{repository} has no branch learner: make and push it" in p
+               for p in release.publishing_problems(work, "9.9.9", "v9.9.9", repository, remote=True))
+    unreachable = (work.parent / "nowhere.git").as_uri()
+    assert any(f"cannot read {unreachable}" in p
+               for p in release.publishing_problems(work, "9.9.9", "v9.9.9", unreachable, remote=True))

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from course import launch
+from course.student import BEGIN
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
@@ -106,7 +107,14 @@ def test_config_never_executes_and_has_launch_buttons():
     assert config["execute"]["execute_notebooks"] == "off"
     buttons = config["launch_buttons"]
     assert buttons["binderhub_url"] and buttons["colab_url"] and buttons["jupyterhub_url"]
-    assert config["repository"]["url"] == launch.REPOSITORY
+    assert "url" not in config["repository"] and "branch" not in config["repository"], (
+        "the repository address and release tag are set at build time from course.launch (one setting)")
+
+
+def test_site_names_its_version_and_its_repository(site):
+    home = (site / "README.html").read_text()
+    assert f"Faces at Scale, version {launch.COURSE_TAG.removeprefix('v')} ({launch.COURSE_TAG})" in home
+    assert f'href="{launch.REPOSITORY}"' in home
 
 
 def test_every_page_exists(site):
@@ -136,10 +144,55 @@ def test_lesson_page_has_its_figures(site, notebook):
 def test_lesson_page_has_launch_buttons(site, notebook):
     html = (site / "notebooks" / f"{notebook.stem}.html").read_text()
     path, repo = f"notebooks/{notebook.name}", launch.REPOSITORY.removeprefix("https://github.com/")
-    assert f"mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/{path}" in html
-    assert f"colab.research.google.com/github/{repo}/blob/main/{path}" in html
+    assert f"mybinder.org/v2/gh/{repo}/{launch.COURSE_TAG}?urlpath=lab/tree/{path}" in html
+    assert f"colab.research.google.com/github/{repo}/blob/{launch.COURSE_TAG}/{path}" in html
     assert "/hub/user-redirect/git-pull?repo=" in html
     assert f"urlpath=lab/tree/{repo.split('/')[1]}/{path}" in html
+
+
+class CodeCells(HTMLParser):
+    """The code (input) of each notebook cell on a page, and whether it sits in a closed <details> toggle."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.cells: list[tuple[str, bool]] = []  # (code text, collapsed)
+        self._divs: list[bool] = []  # for each open div: is it a cell's input?
+        self._details: list[bool] = []  # for each open details: is it closed?
+        self._text: list[str] | None = None
+        self.feed(path.read_text(encoding="utf-8"))
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "details":
+            self._details.append("open" not in attrs)
+        elif tag == "div":
+            is_input = "cell_input" in (attrs.get("class") or "").split()
+            self._divs.append(is_input)
+            if is_input:
+                self._text, self._collapsed = [], any(self._details)
+
+    def handle_endtag(self, tag):
+        if tag == "details" and self._details:
+            self._details.pop()
+        elif tag == "div" and self._divs and self._divs.pop():
+            self.cells.append(("".join(self._text), self._collapsed))
+            self._text = None
+
+    def handle_data(self, data):
+        if self._text is not None:
+            self._text.append(data)
+
+
+@pytest.mark.parametrize("notebook", launch.lesson_notebooks(), ids=lambda path: path.stem)
+def test_solutions_are_collapsed_behind_a_toggle(site, notebook):
+    solutions = [cell for cell in json.loads(notebook.read_text())["cells"]
+                 if cell["cell_type"] == "code" and BEGIN in "".join(cell["source"])]
+    cells = CodeCells(site / "notebooks" / f"{notebook.stem}.html").cells
+    shown = [code for code, collapsed in cells if BEGIN in code]
+    assert len(shown) == len(solutions) >= 1, f"{notebook.name}: {len(solutions)} solutions, page shows {len(shown)}"
+    inline = [code[:80] for code, collapsed in cells if BEGIN in code and not collapsed]
+    assert not inline, f"{notebook.name}: solutions shown inline, not behind a toggle: {inline}"
+    assert any(not collapsed for _, collapsed in cells), "every cell is collapsed, not only the solutions"
 
 
 def test_no_broken_internal_links(site):
