@@ -15,7 +15,7 @@ from . import Feedback, use_reference, verdict
 
 
 def _one_number(answer: object, what: str) -> tuple[float | None, str]:
-    """``answer`` as one float, or (None, why not) when it is None, text, a yes/no value or several values."""
+    """``answer`` as one float, or (None, why not) when it is text, a yes/no value, several values or no number."""
     if isinstance(answer, (bool, np.bool_)):
         return None, f"Expected {what}, got the yes/no value {answer}."
     if isinstance(answer, (str, bytes)):
@@ -26,6 +26,7 @@ def _one_number(answer: object, what: str) -> tuple[float | None, str]:
         return float(np.asarray(answer).item()), ""
     except (TypeError, ValueError):
         return None, f"Expected {what}, got {type(answer).__name__}."
+
 
 # ------------------------------------------------------------------------ exercise 1
 
