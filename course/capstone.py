@@ -64,7 +64,8 @@ class VendorConfig:
     """How the vendor runs its service (what its engineers set, not what its brochure says)."""
 
     threshold: float = CUSTOMARY_THRESHOLD
-    threshold_source: str = "face_recognition's default tolerance (0.6), 'typical best performance'"
+    threshold_source: str = ("face_recognition's default tolerance (0.6), 'typical best performance' "
+                             "in the compare_faces docstring, face_recognition/api.py")
     delete_options: dict = field(default_factory=lambda: {"compact_index": False, "scrub_logs": True,
                                                           "purge_backups": False, "retrain": False})
     restore_replays_deletions: bool = False

@@ -2,16 +2,18 @@
 
 On GitHub, on the rendered course site and under the test runner there is no
 Python kernel behind a widget, so every explorer here first draws a static figure
-(which always appears), then adds the slider for readers running the notebook.
+(which always appears), then returns the slider for readers running the notebook
+(ending a cell with the call displays it).
 The slider is keyboard-usable (Tab to focus, arrow keys to move).
 """
 
 from __future__ import annotations
 
+import io
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
 
 from .metrics import fmr_fnmr
 from .plots import PALETTE
@@ -29,9 +31,23 @@ def draw_threshold(ax, genuine: np.ndarray, impostor: np.ndarray, threshold: flo
     ax.set_ylabel("density")
 
 
-def threshold_explorer(genuine, impostor, *, thresholds=(0.4, 0.5, 0.6), initial: float = 0.5) -> None:
-    """Show how FMR and FNMR trade off: static panels at ``thresholds``, then a live slider."""
+def threshold_picture(genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> bytes:
+    """The slider's panel at one threshold, as PNG bytes (an image widget shows it without a live output area)."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    draw_threshold(ax, genuine, impostor, threshold)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def threshold_explorer(genuine, impostor, *, thresholds=(0.4, 0.5, 0.6), initial: float = 0.5) -> widgets.VBox:
+    """Show how FMR and FNMR trade off: static panels at ``thresholds`` (left to right in increasing order),
+    then return a slider whose panel shows the ``initial`` threshold at once and follows the slider."""
     genuine, impostor = np.asarray(genuine), np.asarray(impostor)
+    thresholds = sorted(thresholds)
     fig, axes = plt.subplots(1, len(thresholds), figsize=(4 * len(thresholds), 3), sharey=True)
     for ax, threshold in zip(np.atleast_1d(axes), thresholds):
         draw_threshold(ax, genuine, impostor, threshold)
@@ -42,17 +58,12 @@ def threshold_explorer(genuine, impostor, *, thresholds=(0.4, 0.5, 0.6), initial
 
     slider = widgets.FloatSlider(value=initial, min=0.2, max=1.0, step=0.01, description="threshold",
                                  continuous_update=False, readout_format=".2f")
-    out = widgets.Output()
+    # An image widget, not an output area: its first picture is part of the widget's state, so it shows
+    # at once in a live notebook, and nothing leaks into the cell's outputs when no browser is attached.
+    picture = widgets.Image(value=threshold_picture(genuine, impostor, slider.value), format="png")
 
-    def redraw(change=None) -> None:
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(6, 3))
-            draw_threshold(ax, genuine, impostor, slider.value)
-            ax.legend(fontsize=7)
-            plt.show()
+    def redraw(change) -> None:
+        picture.value = threshold_picture(genuine, impostor, change["new"])
 
     slider.observe(redraw, names="value")
-    # No first drawing here: output captured by a widget at display time leaks into the cell's
-    # own outputs when no browser is attached (nbval, nbconvert). The static panels cover it.
-    display(widgets.VBox([slider, out]))
+    return widgets.VBox([slider, picture])
