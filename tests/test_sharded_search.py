@@ -118,12 +118,12 @@ def test_bad_queries_get_a_clear_error(cluster):
 def test_a_busy_worker_makes_the_query_give_up_within_its_timeout(cluster):
     gallery, queries = _gallery(3, 200)
     sharded = ShardedGallery(cluster.client, make_shards(gallery, 2))  # shard 0 on worker 0, shard 1 on worker 1
-    busy = cluster.client.submit(time.sleep, 4, workers=[cluster.workers()[0]], pure=False)
+    busy = cluster.client.submit(time.sleep, 3, workers=[cluster.workers()[0]], pure=False)
     start = time.monotonic()
     with pytest.raises(ShardsUnavailable, match=r"shard 0: no answer within the 0.5 s timeout"):
         sharded.search(queries, 5, timeout=0.5)
     partial = sharded.search(queries, 5, timeout=0.5, allow_partial=True)
-    assert time.monotonic() - start < 3, "each search must return soon after its 0.5 s timeout"
+    assert time.monotonic() - start < 2.5, "each search must return soon after its 0.5 s timeout"
     assert partial.partial and partial.answered == [1] and list(partial.missing) == [0]
     shard_1 = exact_search(gallery[100:], queries, 5)[1] + 100
     np.testing.assert_array_equal(partial.ids, shard_1)
@@ -150,15 +150,10 @@ def test_a_dead_worker_without_replicas_gives_an_error_or_a_flagged_partial_answ
         complete = double.search(queries, 5)
         assert not complete.partial
         np.testing.assert_array_equal(complete.ids, exact_search(gallery, queries, 5)[1])
-
-
-def test_when_every_shard_is_lost_even_a_partial_answer_is_refused():
-    gallery, queries = _gallery(5, 100)
-    with LocalSearchCluster(n_workers=1) as cluster:
-        sharded = ShardedGallery(cluster.client, make_shards(gallery, 2))
+        # When every copy is gone, even a partial answer is refused.
         cluster.stop_worker(cluster.workers()[0])
-        with pytest.raises(ShardsUnavailable, match="No shard answered"):
-            sharded.search(queries, 3, allow_partial=True)
+        with pytest.raises(ShardsUnavailable, match="4 of 4 shards did not answer.*No shard answered"):
+            double.search(queries, 5, allow_partial=True)
 
 
 # ---------------------------------------------------------------- always shut down
