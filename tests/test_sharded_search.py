@@ -161,9 +161,9 @@ def test_a_dead_worker_without_replicas_gives_an_error_or_a_flagged_partial_answ
 
 def test_with_block_shuts_down_every_worker_process_even_on_error():
     with pytest.raises(RuntimeError, match="a cell failed"):
-        with LocalSearchCluster(n_workers=2) as cluster:
+        with LocalSearchCluster(n_workers=1) as cluster:
             pids = list(cluster.worker_pids().values())
-            assert len(still_running(pids)) == 2
+            assert len(still_running(pids)) == 1
             raise RuntimeError("a cell failed")
     assert cluster.closed
     assert _wait_until_gone(pids) == []
@@ -174,14 +174,14 @@ def test_an_uncaught_error_still_shuts_the_cluster_down_when_python_exits():
     script = textwrap.dedent("""
         from course.sharded_search import LocalSearchCluster
         if __name__ == "__main__":
-            cluster = LocalSearchCluster(n_workers=2)
+            cluster = LocalSearchCluster(n_workers=1)
             print(*cluster.worker_pids().values(), flush=True)
             raise RuntimeError("a cell failed")
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert "RuntimeError: a cell failed" in result.stderr
     pids = [int(pid) for pid in result.stdout.split()]
-    assert len(pids) == 2
+    assert len(pids) == 1
     assert _wait_until_gone(pids) == []
 
 
