@@ -190,3 +190,24 @@ def test_dropping_the_object_shuts_the_cluster_down():
     pids = list(cluster.worker_pids().values())
     del cluster  # e.g. the notebook cell that made it is run again, rebinding the name
     assert _wait_until_gone(pids) == []
+
+
+def test_a_failed_notebook_cell_leaves_no_worker_process_once_the_kernel_stops():
+    """The lesson's situation exactly: a kernel starts the cluster, a later cell fails, the kernel is shut down."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("from course.sharded_search import LocalSearchCluster\n"
+                                  "cluster = LocalSearchCluster(n_workers=1)\n"
+                                  "print(*cluster.worker_pids().values())"),
+        nbformat.v4.new_code_cell("raise RuntimeError('a cell failed')"),
+    ]
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(ROOT)}})
+    client.execute()  # starts the kernel, runs both cells, shuts the kernel down
+    pids = [int(pid) for pid in notebook.cells[0].outputs[0]["text"].split()]
+    assert notebook.cells[1].outputs[0]["ename"] == "RuntimeError"
+    assert len(pids) == 1
+    assert _wait_until_gone(pids) == []
