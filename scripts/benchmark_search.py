@@ -12,6 +12,12 @@ Prints figures next to their targets (it asserts nothing, and is not a test):
   parameter: recall@10 against the exact result and speed-up over exact numpy search
   (both timed on the same batch of queries). Target: recall@10 >= 0.95 at >= 20x
   faster than exact.
+* sharded exact search on Dask distributed (course.sharded_search, lesson 03b): the
+  first 400,000 faces in 4 shards on 2 worker processes of one thread each, queries
+  sent one at a time. Per-shard search time (p50, p99), the query's latency (p50, p99,
+  and tail/median = p99/p50), in-process exact search of the same faces, and the
+  fan-out overhead ratio (fan-out p50 / in-process p50). No target: lesson 03b reports
+  them. ``--sharded-only`` measures just these (quick).
 
 The gallery is 1,000,000 x 128 float32 embeddings from course.search.synthetic_gallery
 (200,000 identities x 5 photos), its parameters calibrated on the real dlib embeddings
@@ -19,7 +25,7 @@ of data/synthetic-people. The queries are held-out photos of enrolled identities
 Takes about 4 minutes on 2 idle cores (far longer if other work shares them; the
 load average is printed), peaking near 2 GB of memory.
 
-    uv run python scripts/benchmark_search.py [--n 1000000] [--queries 100]
+    uv run python scripts/benchmark_search.py [--n 1000000] [--queries 100] [--sharded-only]
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from course.search import (
     squared_norms,
     synthetic_gallery,
 )
+from course.sharded_search import LocalSearchCluster, ShardedGallery, make_shards
 
 K = 10
 N_LISTS = 1024  # ~sqrt(n) cells for the IVF indexes
@@ -60,6 +67,9 @@ RERANK_FACTOR = 10
 TARGET_BANDWIDTH_RATIO = 1.3
 TARGET_RECALL = 0.95
 TARGET_SPEEDUP = 20.0
+SHARDS = 4  # lesson 03b: 4 shards of up to 100,000 faces on 2 worker processes
+SHARDED_FACES = 400_000
+SHARDED_WORKERS = 2
 
 Result = TypeVar("Result")
 
@@ -238,10 +248,37 @@ def benchmark_approximate(
     sweep("faiss IVFPQ+rerank", search_reranked, [32, 64, 128, 256], "nprobe", **compare)
 
 
+def benchmark_sharded(gallery: np.ndarray, queries: np.ndarray, n_threads: int) -> None:
+    """Lesson 03b's figures: a fan-out over shards on worker processes against one process."""
+    part = gallery[:SHARDED_FACES]
+    shards = make_shards(part, SHARDS)
+    print(f"\nSharded exact search on Dask distributed (course.sharded_search), k={K}: {SHARDS} shards x "
+          f"{len(shards[0]):,} faces on {SHARDED_WORKERS} worker processes of 1 thread, "
+          f"{len(queries)} queries one at a time")
+    with LocalSearchCluster(n_workers=SHARDED_WORKERS) as cluster:
+        sharded = ShardedGallery(cluster.client, shards)
+        sharded.search(queries[0], K)  # warm-up: the first call on each worker imports and allocates
+        answers = [sharded.search(query, K) for query in queries]
+    norms = squared_norms(part)
+    in_process = np.array([timed(lambda: exact_search(part, query, K, gallery_sq_norms=norms))[1]
+                           for query in queries]) * 1e3
+    shard_ms = np.array([[answer.shard_seconds[s] for s in range(SHARDS)] for answer in answers]) * 1e3
+    fan_out = np.array([answer.seconds for answer in answers]) * 1e3
+    for s in range(SHARDS):
+        print(f"  shard {s} search on its worker: p50 {np.percentile(shard_ms[:, s], 50):.1f} ms, "
+              f"p99 {np.percentile(shard_ms[:, s], 99):.1f} ms")
+    p50, p99 = np.percentile(fan_out, [50, 99])
+    print(f"  query latency (fan-out and merge): p50 {p50:.1f} ms, p99 {p99:.1f} ms, tail/median {p99 / p50:.2f}")
+    print(f"  in process (exact_search over the same {len(part):,} faces, {n_threads} threads): "
+          f"p50 {np.median(in_process):.1f} ms")
+    print(f"  fan-out overhead ratio (fan-out p50 / in-process p50): {p50 / np.median(in_process):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="gallery size")
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--sharded-only", action="store_true", help="only the sharded search figures (lesson 03b)")
     args = parser.parse_args()
     n_threads = len(os.sched_getaffinity(0))
     faiss.omp_set_num_threads(n_threads)
@@ -266,8 +303,11 @@ def main() -> None:
           f" ({PHOTOS_PER_IDENTITY} photos per identity), generated in {seconds:.1f} s; "
           f"{len(queries)} queries (held-out photos of enrolled people)\n")
 
-    exact_ids, exact_seconds = benchmark_exact(gallery, queries, n_threads)
-    benchmark_approximate(gallery, queries, exact_ids, exact_seconds)
+    if not args.sharded_only:
+        exact_ids, exact_seconds = benchmark_exact(gallery, queries, n_threads)
+    benchmark_sharded(gallery, queries, n_threads)
+    if not args.sharded_only:
+        benchmark_approximate(gallery, queries, exact_ids, exact_seconds)
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"\nPeak RSS {peak_mb:,.0f} MB.  Total {time.perf_counter() - started:.0f} s.  "

@@ -36,3 +36,13 @@ def test_search_benchmark_prints_every_index_and_the_bandwidth_verdict():
         rows = re.findall(rf"^  {re.escape(index)}\s+\w+=\d+\s+[\d.]+\s+[\d.]+x\s+[01]\.\d{{3}}", out, re.MULTILINE)
         assert len(rows) >= 4, f"{index!r}: expected a sweep of settings, got {rows}\n{out}"
     assert "Peak RSS" in out
+
+
+def test_search_benchmark_prints_the_sharded_figures():
+    out = run_script("benchmark_search.py", "--n", "20000", "--queries", "10", "--sharded-only")
+    shards = re.findall(r"^  shard \d search on its worker: p50 [\d.]+ ms, p99 [\d.]+ ms$", out, re.MULTILINE)
+    assert len(shards) == 4, out
+    assert re.search(r"^  query latency \(fan-out and merge\): p50 [\d.]+ ms, p99 [\d.]+ ms, tail/median [\d.]+$",
+                     out, re.MULTILINE), out
+    assert re.search(r"^  fan-out overhead ratio \(fan-out p50 / in-process p50\): [\d.]+$", out, re.MULTILINE), out
+    assert "Exact search in numpy" not in out, "--sharded-only measures only the sharded figures"

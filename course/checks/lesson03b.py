@@ -1,0 +1,214 @@
+"""Exercise checks for lesson 03b (a sharded search on Dask distributed).
+
+Each check compares the student's answer with the right one *and* with the typical
+wrong answers, says which mistake it looks like, and returns a
+:class:`course.checks.Feedback` (truthy when the answer is right).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import Feedback, verdict
+from ..search import exact_search
+from ..sharded_search import Shard, merge_top_k
+
+# ------------------------------------------------------------------------ exercise 1
+
+
+def _as_id_matrix(answer: object, n_queries: int) -> np.ndarray | None:
+    """The answer as a 2-D array of whole numbers, or None if it cannot be one."""
+    try:
+        array = np.asarray(answer)
+    except Exception:  # noqa: BLE001 - anything that is not array-like
+        return None
+    if array.ndim == 1 and n_queries == 1:
+        array = array[None, :]
+    if array.ndim != 2 or array.size == 0:
+        return None
+    if np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array)) and np.array_equal(array, np.round(array)):
+        array = array.astype(np.int64)
+    return array if np.issubdtype(array.dtype, np.integer) else None
+
+
+def merged_top_k(answer: object, shards: list[Shard], queries: np.ndarray, k: int) -> Feedback:
+    """Exercise 1: the global ``k`` nearest gallery rows of every query, merged from the shards' answers.
+
+    ``answer`` holds gallery-wide ids, shape (n_queries, k), nearest first. Rows at equal
+    distances are interchangeable, so the check compares the distances of the rows the
+    answer names with the true ``k`` smallest distances.
+    """
+    queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+    starts = np.array([shard.ids[0] for shard in shards])
+    n_gallery = sum(len(shard) for shard in shards)
+    if not np.array_equal(np.concatenate([shard.ids for shard in shards]), np.arange(n_gallery)):
+        raise ValueError("the shards must be the lesson's contiguous pieces of one gallery, in order")
+
+    def vectors(ids: np.ndarray) -> np.ndarray:  # gallery rows by id, without copying the whole gallery
+        owner = np.searchsorted(starts, ids, side="right") - 1
+        out = np.empty(ids.shape + (queries.shape[1],), np.float64)
+        for s, shard in enumerate(shards):
+            out[owner == s] = shard.vectors[ids[owner == s] - starts[s]]
+        return out
+
+    def exact_ids(k_wanted: int) -> np.ndarray:  # exact search, shard by shard, merged
+        per_shard = [exact_search(shard.vectors, queries, min(k_wanted, len(shard)), gallery_sq_norms=shard.sq_norms)
+                     for shard in shards]
+        return merge_top_k([d for d, _ in per_shard], [shard.ids[r] for shard, (_, r) in zip(shards, per_shard)],
+                           k_wanted)[1]
+
+    if answer is None:
+        return verdict(False, "Your answer is None: did you forget to assign (or `return`) the merged ids?")
+    matrix = _as_id_matrix(answer, len(queries))
+    if matrix is None:
+        return verdict(False, f"Expected whole-number gallery ids, shape ({len(queries)}, {k}); got "
+                           f"{type(answer).__name__} {np.shape(answer) if hasattr(answer, '__len__') else ''}.")
+    true_ids = exact_ids(k)
+    n_shards = len(shards)
+    if matrix.shape == (len(queries), n_shards * k):
+        return verdict(False, f"You kept all {n_shards} × {k} candidates. Sort them by distance and keep only "
+                           f"the {k} nearest of each query.")
+    if matrix.shape != (len(queries), k):
+        return verdict(False, f"Expected shape ({len(queries)}, {k}): {k} ids for each of the {len(queries)} "
+                           f"queries; got {matrix.shape}.")
+    if matrix.min() < 0 or matrix.max() >= n_gallery:
+        return verdict(False, f"Some ids are outside the gallery (0 to {n_gallery - 1}).")
+
+    def distances_to(rows: np.ndarray) -> np.ndarray:  # in float64, so that only true ties tie
+        return np.linalg.norm(vectors(rows) - queries[:, None, :].astype(np.float64), axis=2)
+
+    distances = distances_to(matrix)
+    # The float64 k nearest lie among float32 exact search's k + 10 nearest (unless k + 10 rows tie).
+    candidates = exact_ids(min(n_gallery, k + 10))
+    best = np.sort(distances_to(candidates), axis=1)[:, :k]
+    if np.allclose(distances, best, rtol=0, atol=1e-6) and all(len(set(row)) == k for row in matrix.tolist()):
+        return verdict(True, f"Your merged top {k} equals exact search over the whole gallery, for all "
+                          f"{len(queries)} queries: every shard was searched exactly, so nothing is missed.")
+    # Which mistakes does it look like?
+    local_truth = true_ids - starts[np.searchsorted(starts, true_ids, side="right") - 1]
+    if np.array_equal(matrix, local_truth):
+        return verdict(False, "These are row numbers *inside* each shard (0 to "
+                           f"{max(len(shard) for shard in shards) - 1}), not gallery ids: a shard's row r is gallery row "
+                           "shard.ids[r] (its first row's id plus r). Convert before merging, or two shards' "
+                           "row 5 look like the same face.")
+    if np.array_equal(matrix, exact_search(shards[0].vectors, queries, k)[1]):
+        return verdict(False, f"These are only the first shard's top {k}: take the candidates of every shard, "
+                           "then keep the nearest k overall.")
+    if any(len(set(row)) < k for row in matrix.tolist()):
+        return verdict(False, "Some ids appear twice in a row: each face can be a neighbour only once.")
+    if np.allclose(np.sort(distances, axis=1), best, rtol=0, atol=1e-6):
+        if np.allclose(distances[:, ::-1], best, rtol=0, atol=1e-6):
+            return verdict(False, "The right faces in the wrong order: farthest first. Sort by distance, ascending.")
+        if np.all(np.diff(matrix, axis=1) > 0):
+            return verdict(False, "The right faces, sorted by id rather than by distance: nearest first, please.")
+        return verdict(False, "The right faces, but not nearest first: sort each query's candidates by distance.")
+    if np.all(np.diff(matrix, axis=1) > 0):
+        return verdict(False, f"Your ids are in increasing order, as if the candidates were sorted by *id*. Sort "
+                           f"them by *distance*, keep the {k} nearest, and return the ids that go with them.")
+    found = sum(len(set(mine) & set(true)) for mine, true in zip(matrix.tolist(), true_ids.tolist()))
+    return verdict(False, f"Only {found} of the {true_ids.size} true neighbours are in your answer. Gather every "
+                       "shard's (distance, gallery id) pairs for a query, sort them by distance, keep the first k.")
+
+
+# ------------------------------------------------------------------------ exercise 2
+
+
+def tail_probability(answer: object, n_shards: int, quantile: float = 0.99) -> Feedback:
+    """Exercise 2: the chance that a query fanned out to ``n_shards`` shards waits for at least one
+    shard slower than its ``quantile`` latency: 1 − quantile^n_shards (shards independent)."""
+    if not isinstance(n_shards, (int, np.integer)) or n_shards < 1 or not 0 < quantile < 1:
+        raise ValueError("n_shards must be a positive whole number and quantile between 0 and 1")
+    if isinstance(answer, (bool, np.bool_)):
+        return verdict(False, "Expected a probability (a number between 0 and 1), got True/False.")
+    if isinstance(answer, str):
+        return verdict(False, "Expected one number, a probability; got a string (remove the quotes).")
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return verdict(False, f"Expected one number, a probability; got {type(answer).__name__}.")
+    slow = 1 - quantile  # the chance that one shard is slower than its quantile
+    right = -math.expm1(n_shards * math.log1p(-slow))
+    # Accept the exact value, or the value rounded to 2 decimals (|error| <= 0.005).
+    if math.isclose(value, right, rel_tol=1e-6) or abs(value - right) <= 0.005:
+        return verdict(True, f"1 − {quantile:g}^{n_shards} = {right:.3f}: about {right:.0%} of queries wait for at "
+                          f"least one shard in its slowest {slow:.0%}. With enough shards the rare slow case of one "
+                          "shard becomes the usual case of the query: the tail sets the latency.")
+    if 1 < value <= 100 and abs(value / 100 - right) <= 0.005:
+        return verdict(False, f"That is a percentage ({value:g} %); give a probability, a fraction between 0 and 1.")
+    if not 0 <= value <= 1:
+        return verdict(False, f"A probability lies between 0 and 1; you have {value:g}. (Adding {slow:g} once "
+                           f"per shard counts queries with two slow shards twice.)")
+    if math.isclose(value, quantile**n_shards, rel_tol=1e-3, abs_tol=1e-9):
+        return verdict(False, f"That is {quantile:g}^{n_shards}, the chance that *every* shard is fast; the "
+                           "question asks for at least one slow shard: 1 minus that.")
+    if math.isclose(value, min(1.0, slow * n_shards), rel_tol=1e-3):
+        return verdict(False, f"{slow:g} × {n_shards} adds the shards' chances, which counts queries with several "
+                           f"slow shards more than once (and passes 1 beyond {1 / slow:.0f} shards). "
+                           f"Compute the chance that all are fast, {quantile:g}^n, and take 1 minus it.")
+    if math.isclose(value, slow, rel_tol=1e-3):
+        return verdict(False, f"{slow:g} is the chance for *one* shard; the query waits for all {n_shards}.")
+    if math.isclose(value, 1 - slow**n_shards, rel_tol=1e-6, abs_tol=1e-12):
+        return verdict(False, f"1 − {slow:g}^n is the chance that not *every* shard is slow. Start from the chance "
+                           f"that one shard is fast, {quantile:g}.")
+    return verdict(False, f"Not quite: the chance that one shard is fast is {quantile:g}; all {n_shards} are fast "
+                       f"with probability {quantile:g}^{n_shards} (independent shards); at least one is slow "
+                       "otherwise.")
+
+
+# ------------------------------------------------------------------------ exercise 3
+
+
+def machines_for_gallery(n_shards: object, n_machines: object, *, n_faces: float, bytes_per_face: float,
+                         machine_bytes: float, replication: int) -> Feedback:
+    """Exercise 3: shards and machines to hold ``n_faces`` in RAM at ``bytes_per_face`` (measured on
+    a worker), ``machine_bytes`` of index memory per machine, ``replication`` copies of each shard."""
+    if n_faces <= 0 or bytes_per_face <= 0 or machine_bytes <= 0 or replication < 1:
+        raise ValueError("need positive sizes and replication >= 1")
+    answers = []
+    for name, value in (("n_shards", n_shards), ("n_machines", n_machines)):
+        if isinstance(value, (bool, np.bool_)):
+            return verdict(False, f"{name} must be a whole number, got True/False.")
+        if isinstance(value, str):
+            return verdict(False, f"{name} must be a number, got a string (remove the quotes).")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return verdict(False, f"{name} must be a number, got {type(value).__name__}.")
+        if not number.is_integer():
+            return verdict(False, f"{name} = {number:g} is not a whole number: a machine holds a whole shard "
+                               "(round the number of shards *up*: math.ceil).")
+        answers.append(int(number))
+    shards, machines = answers
+    right_shards = math.ceil(n_faces * bytes_per_face / machine_bytes)
+    right_machines = right_shards * replication
+    if shards == right_shards and machines == right_machines:
+        total = n_faces * bytes_per_face
+        return verdict(True, f"{right_shards} shards of at most {machine_bytes / 1e9:g} GB hold one copy "
+                          f"({total / 1e12:.2f} TB); {replication} copies of each need {right_machines} machines and "
+                          f"{total * replication / 1e12:.2f} TB of RAM. Replication multiplies memory: it buys "
+                          "survival when a machine dies, and more queries per second, not a bigger gallery.")
+    wrong_bytes = {
+        "512 bytes (the vector alone)": 512.0,
+        "the bytes in bits (× 8)": bytes_per_face * 8,
+    }
+    for how, per_face in wrong_bytes.items():
+        if per_face != bytes_per_face and shards == math.ceil(n_faces * per_face / machine_bytes):
+            return verdict(False, f"Your shard count fits {how}. Use the bytes per face measured on the worker, "
+                               f"{bytes_per_face:g}: a shard also holds each face's id and squared norm.")
+    if shards == math.ceil(n_faces * bytes_per_face / (machine_bytes * 1.024**3)) and shards != right_shards:
+        return verdict(False, "Your count uses GiB (2^30 bytes) for the machine; the exercise gives GB (10^9 bytes).")
+    if shards == math.floor(n_faces * bytes_per_face / machine_bytes) and shards != right_shards:
+        return verdict(False, f"{shards} shards leave some faces without a machine: round *up* (math.ceil), "
+                           f"{right_shards}.")
+    if shards == right_shards * replication:
+        return verdict(False, "The replicas are copies of the same shards: count shards for one copy of the "
+                           f"gallery ({right_shards}), then machines = shards × replication.")
+    if shards != right_shards:
+        return verdict(False, f"n_shards: one copy of the gallery is n_faces × bytes_per_face bytes; divide by "
+                           f"one machine's {machine_bytes / 1e9:g} GB and round up. You have {shards}.")
+    if machines == right_shards:
+        return verdict(False, f"Right number of shards, but each of them is held {replication} times: "
+                           f"machines = shards × replication.")
+    return verdict(False, f"Right number of shards; machines should be shards × replication; you have {machines}.")
