@@ -111,6 +111,8 @@ _REFUSES = re.compile(
     r"|\b(no|without|not\s+(given|granted))\s+(my\s+|any\s+)?(consent|permission)\b"
     r"|\bconsent\s+(is\s+|was\s+)?(refused|denied|declined|withheld|withdrawn|revoked)\b"
 )
+#: Words that make what follows a condition, not a statement ("if I withdraw", "should I revoke").
+_CONDITIONAL = re.compile(r"\b(if|when|whenever|once|after|should|unless|until|in case)\b")
 #: A refusal aimed at face recognition itself makes the record a refusal even beside an "I agree"...
 _FACE_USE = re.compile(r"face|facial|biometric|embedding|faceprint")
 #: ...unless it only limits the scope ("I do not agree to any other use").
@@ -121,6 +123,11 @@ _SCOPE_LIMIT = re.compile(
 def _clause_after(text: str, match: re.Match) -> str:
     """The rest of the sentence after a match: what a refusal refuses."""
     return re.split(r"[.;:!?]", text[match.end():])[0]
+
+
+def _clause_before(text: str, match: re.Match) -> str:
+    """The sentence up to a match: where a condition ("if", "when") would stand."""
+    return re.split(r"[.;:!?]", text[:match.start()])[-1]
 
 
 def _require_agreement(consent: object, what: str) -> None:
@@ -140,9 +147,13 @@ def _require_agreement(consent: object, what: str) -> None:
         )
     text = text.replace("don't", "do not").replace("won't", "will not").replace("can't", "cannot") \
         .replace("cannot", "can not").replace("didn't", "did not")
-    # A refusal that only limits the scope ("I don't consent to anything else") is part of an agreement.
-    refusals = [m for m in _REFUSES.finditer(text) if not _SCOPE_LIMIT.search(_clause_after(text, m))]
-    aimed_at_faces = any(_FACE_USE.search(_clause_after(text, m)) for m in refusals)
+    # "If I withdraw my consent, ..." describes the way out; it refuses nothing.
+    refusals = [m for m in _REFUSES.finditer(text) if not _CONDITIONAL.search(_clause_before(text, m))]
+    # A refusal aimed at face processing refuses outright, unless it only limits the scope ("any other
+    # face recognition"); any other refusal ("I don't consent to anything else") is part of an agreement
+    # only where the text also agrees to something.
+    aimed_at_faces = any(_FACE_USE.search(clause) and not _SCOPE_LIMIT.search(clause)
+                         for clause in (_clause_after(text, m) for m in refusals))
     if refusals and (aimed_at_faces or not _AGREES.search(text)):
         raise ProvenanceError(
             f"{what}: the consent text does not say what the person agrees to: it refuses "

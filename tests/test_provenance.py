@@ -92,6 +92,8 @@ def test_a_consent_that_says_nothing_is_refused(consent):
     "I won\u2019t allow face recognition on my photo, sorry.",
     "We never gave permission for any of this, delete the pictures.",
     "You may not use my face for anything. I do not consent to a face embedding.",
+    "I do not consent to a face embedding or anything else.",
+    "I do not agree to this or any other use of my photo.",
 ])
 def test_a_consent_that_refuses_is_refused(consent):
     with pytest.raises(ProvenanceError, match="does not say what the person agrees to: it refuses"):
@@ -111,6 +113,10 @@ def test_a_consent_that_refuses_is_refused(consent):
     "You may compute a face embedding of this photo for exercise 2 of this course; I don't consent to anything else.",
     "Permission is granted to use my photo for a face embedding in the lesson. I do not consent to sharing.",
     "My photo may be used for the embedding exercise in this course, and nothing else; withdraw any time.",
+    # the way out, described as a condition, is not a refusal
+    GOOD + " If I withdraw my consent, the photo and its embedding will be deleted.",
+    GOOD + " When I withdraw, the face embedding is deleted too.",
+    GOOD + " Should I revoke this consent, my face embedding will be erased.",
 ])
 def test_a_consent_written_in_other_words_passes(consent):
     assert provenance.require_provenance(_own(consent))
