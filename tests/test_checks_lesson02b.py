@@ -60,6 +60,10 @@ def _hard_coded(d, s, t=0.6, m=0.04):
     return _vectorised(d, s)
 
 
+def _capped(d, s, t=0.6, m=0.04):
+    return np.minimum(1, _vectorised(d, s, t, m))
+
+
 def _ignores_same(d, s, t=0.6, m=0.04):
     return np.maximum(0, d - t + m)
 
@@ -81,6 +85,7 @@ def _stub(d, s, t=0.6, m=0.04):
     (_mean, "one loss PER PAIR"),
     (_hard_coded, "ignores its `threshold`"),
     (_ignores_same, "use `same`"),
+    (_capped, "the loss should be"),
     (_no_return, "forget `return`"),
     (_stub, "NotImplementedError"),
     (lambda d, s, t=0.6, m=0.04: d[s.astype(int) + 100], "raised IndexError"),
@@ -124,6 +129,9 @@ def test_normalised_eer_right_answers_pass(dlib_vectors):
     same = ids[first] == ids[second]
     assert check.normalised_eer(equal_error_rate(cosine[same], cosine[~same])[0], vectors, ids)
     assert check.normalised_eer(np.float32(_eer(metric_learning.unit_length(vectors), ids)), vectors, ids)
+    # a one-element array is one number too
+    assert check.normalised_eer(np.array(_eer(metric_learning.unit_length(vectors), ids)), vectors, ids)
+    assert check.normalised_eer(np.array([_eer(metric_learning.unit_length(vectors), ids)]), vectors, ids)
 
 
 def test_normalised_eer_typical_mistakes(dlib_vectors):
@@ -142,6 +150,8 @@ def test_normalised_eer_typical_mistakes(dlib_vectors):
         (1 - right, "SIMILARITY"),
         (right * 100, "percentage"),
         (right + 0.01, "Not the EER"),
+        (round(right, 2), "rounded"),
+        ((right, unit.threshold), "store only the first"),
         (float("nan"), "not a finite number"),
     ]
     for answer, hint in cases:

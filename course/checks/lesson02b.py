@@ -12,7 +12,7 @@ from ..metrics import equal_error_rate, pair_distances
 
 #: Distances around the decision zone (0.56 ... 0.64) and far from it, each for a same-person pair and
 #: for a pair of different people.
-_DISTANCES = np.array([0.0, 0.3, 0.55, 0.56, 0.58, 0.6, 0.62, 0.64, 0.66, 0.9, 1.4])
+_DISTANCES = np.array([0.0, 0.3, 0.55, 0.56, 0.58, 0.6, 0.62, 0.64, 0.66, 0.9, 1.4, 2.5])
 
 
 def _cases():
@@ -88,6 +88,9 @@ def hinge_loss(student_function) -> Feedback:
 
 
 def _rate(answer) -> float | None:
+    """The answer as a float if it is one number (a Python or numpy number, or a one-element array), else None."""
+    if isinstance(answer, np.ndarray) and answer.size == 1 and answer.dtype.kind in "fiu":
+        answer = answer.item()
     if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (numbers.Real, np.floating, np.integer)):
         return None
     return float(answer)
@@ -98,6 +101,8 @@ def normalised_eer(answer: object, embeddings: np.ndarray, identities: np.ndarra
     if answer is None:
         return verdict(False, "Set `eer_unit_length` to your answer first (it is still None).")
     value = _rate(answer)
+    if value is None and isinstance(answer, tuple) and len(answer) == 2:
+        return verdict(False, "That is a pair: equal_error_rate returns (eer, threshold); store only the first.")
     if value is None:
         return verdict(False, f"`eer_unit_length` should be a number (a rate in 0..1), not {type(answer).__name__}.")
     if not np.isfinite(value):
@@ -114,6 +119,9 @@ def normalised_eer(answer: object, embeddings: np.ndarray, identities: np.ndarra
     if 1 < value <= 100 and abs(value / 100 - expected) <= tolerance:
         return verdict(False, f"That is the right rate written as a percentage ({value:g} %): give it as a rate "
                               f"in 0..1 ({value / 100:.4f}), as the exercise asks.")
+    if round(expected, 2) == value or round(expected, 3) == value:
+        return verdict(False, f"Close, but rounded: give the rate as computed (to at least four decimals), "
+                              f"not {value:g}.")
     if abs(value - raw) <= tolerance:
         return verdict(False, "That is the EER of the raw vectors: divide each vector (each ROW) by its own length "
                               "first, then compute the pair distances again.")
