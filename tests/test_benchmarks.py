@@ -46,3 +46,24 @@ def test_search_benchmark_prints_the_sharded_figures():
                      out, re.MULTILINE), out
     assert re.search(r"^  fan-out overhead ratio \(fan-out p50 / in-process p50\): [\d.]+$", out, re.MULTILINE), out
     assert "Exact search in numpy" not in out, "--sharded-only measures only the sharded figures"
+
+
+def test_lesson_benchmark_counts_the_memory_of_child_processes():
+    """Lesson 03b's workers are child processes: the budget counts the whole tree, not the largest process."""
+    import importlib.util
+    import os
+    import time
+
+    spec = importlib.util.spec_from_file_location("benchmark_lessons", SCRIPTS / "benchmark_lessons.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    before = bench._tree_rss(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "import time; x = bytearray(300_000_000); time.sleep(20)"])
+    try:
+        deadline = time.time() + 15
+        while bench._tree_rss(os.getpid()) < before + 250_000_000 and time.time() < deadline:
+            time.sleep(0.2)
+        assert bench._tree_rss(os.getpid()) >= before + 250_000_000
+    finally:
+        child.kill()
+        child.wait()
