@@ -243,26 +243,25 @@ class FaceService:
         """The ``k`` nearest enrolled photos as (photo id, person, distance); answered from the cache if seen.
 
         ``k`` is a whole number >= 1 (fewer results when fewer photos are enrolled);
-        ``n_probe`` is how many index lists to scan, 1 to ``index.n_lists`` (None: all,
-        an exact search). The cache is keyed by the exact query, ``k`` and ``n_probe``, and
+        ``n_probe`` is how many index lists to scan, a whole number >= 1 (None, or more
+        than ``index.n_lists``: all of them, an exact search; as in faiss, which scans at
+        most every list, and a re-learned index may have fewer lists). The cache is keyed by the exact query, ``k`` and ``n_probe``, and
         emptied whenever a photo is added or the index is re-learned, so a cached answer
         is always the one a fresh search would give. A result whose photo is missing from
         the photo store (only possible after a delete that skipped the index) has person None."""
         query = self._vector(query, "the query")
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) or k < 1:
             raise ValueError(f"k (how many nearest photos to return) must be a whole number >= 1, got {k!r}")
-        n_lists = self.index.n_lists
-        if n_probe is None:
-            n_probe = n_lists
-        elif isinstance(n_probe, (bool, np.bool_)) or not isinstance(n_probe, numbers.Integral) \
-                or not 1 <= n_probe <= n_lists:
-            raise ValueError(f"n_probe (index lists to scan) must be a whole number from 1 to {n_lists}, "
-                             f"or None for all, got {n_probe!r}")
+        if n_probe is not None and (isinstance(n_probe, (bool, np.bool_)) or not isinstance(n_probe, numbers.Integral)
+                                    or n_probe < 1):
+            raise ValueError(f"n_probe (index lists to scan) must be a whole number >= 1, or None for all, "
+                             f"got {n_probe!r}")
+        n_probe = self.index.n_lists if n_probe is None else min(int(n_probe), self.index.n_lists)
         self._tick()
-        key = (query.tobytes(), int(k), int(n_probe))
+        key = (query.tobytes(), int(k), n_probe)
         if key not in self.cache:
             searchable = self.index.n_searchable
-            distances, ids = (self.index.search(query[None, :], min(int(k), searchable), int(n_probe)) if searchable
+            distances, ids = (self.index.search(query[None, :], min(int(k), searchable), n_probe) if searchable
                               else (np.empty((1, 0)), np.empty((1, 0), np.int64)))
             # A photo the index returns but the photo store lost (a broken delete) has person None.
             results = [(int(i), self.photos[int(i)].person if int(i) in self.photos else None, float(d))

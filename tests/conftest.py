@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=100,
                           suppress_health_check=[HealthCheck.too_slow], print_blob=True)
-settings.register_profile("explore", derandomize=False, deadline=None, max_examples=2000,
+settings.register_profile("explore", derandomize=False, deadline=None, max_examples=1000,
                           suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
