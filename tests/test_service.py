@@ -85,13 +85,17 @@ class DeletionMachine(RuleBasedStateMachine):
         super().__init__()
         self.owned: dict[int, set[int]] = {p: set() for p in PEOPLE}
         self.audits: dict[int, sv.DeletionAudit] = {}
+        self.last_search = None  # (query, k, n_probe)
 
-    @initialize(centres_from_people=st.booleans())
-    def start(self, centres_from_people):
-        """Index centres learned from random vectors, or from vectors said to be people 0-5's."""
+    @initialize(centres_from_people=st.booleans(), backup_first=st.booleans())
+    def start(self, centres_from_people, backup_first=False):
+        """Index centres learned from random vectors, or from vectors said to be people 0-5's;
+        perhaps a first backup taken before anyone is enrolled."""
         rng = np.random.default_rng(0)
         people = np.repeat(list(PEOPLE), 4) if centres_from_people else None
         self.service = sv.FaceService(rng.standard_normal((24, DIM)), people, n_lists=N_LISTS, max_backups=3)
+        if backup_first:
+            self.service.snapshot()
 
     def _live(self):
         return [p for p in PEOPLE if p not in self.audits]
@@ -120,6 +124,16 @@ class DeletionMachine(RuleBasedStateMachine):
             query = self.service.embeddings[sorted(self.service.embeddings)[seed % len(self.service.embeddings)]]
         else:
             query = np.random.default_rng(seed).standard_normal(DIM) * 3
+        self.last_search = (np.array(query), k, n_probe)
+        self._search_and_check(query, k, n_probe)
+
+    @invariant()
+    def the_last_search_still_gets_a_right_answer(self):
+        """The last search again, after whatever step came since: a cached answer must still be right."""
+        if self.last_search is not None:
+            self._search_and_check(*self.last_search)
+
+    def _search_and_check(self, query, k, n_probe):
         results = self.service.search(query, k=k, n_probe=n_probe)
         for photo_id, person, _ in results:
             assert person not in self.audits, "search returned a deleted person"
