@@ -36,7 +36,7 @@ What the site has, and why (the lesson discusses each piece)
   that sends more than ``rate_limit`` requests within one second gets HTTP 429 with a
   ``Retry-After`` header, and keeps getting 429 until that time has passed.
   The limit is keyed on IP address *and* User-Agent, as many real sites do: a crawler
-  that sends a new User-Agent with every request is never limited (the lesson shows it).
+  that sends a new User-Agent with every request is never limited.
 * An access log (``site.log``): time since start, client, method, path, status, user
   agent, for every request, malformed ones included.
 
@@ -618,7 +618,7 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128  # the listen backlog: connections wait there to be served or refused, not in SYN retries
+    request_queue_size = 128  # listen backlog: a burst waits here to be served or refused, not in SYN retries
 
     def __init__(self, *args, **kwargs) -> None:
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
@@ -642,6 +642,7 @@ class _Server(ThreadingHTTPServer):
             self._slots.release()
 
     def _refuse(self, request, client_address) -> None:
+        """Answer 503 with Retry-After, close, and log it (method and path "-": the request was never read)."""
         try:
             request.settimeout(0.1)  # a fresh connection's send buffer is empty: this does not wait
             request.sendall(_BUSY)
