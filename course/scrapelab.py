@@ -35,12 +35,27 @@ What the site has, and why (the lesson discusses each piece)
 * Rate limiting, which the server *does* enforce: a client (IP address + User-Agent)
   that sends more than ``rate_limit`` requests within one second gets HTTP 429 with a
   ``Retry-After`` header, and keeps getting 429 until that time has passed.
+  The limit is keyed on IP address *and* User-Agent, as many real sites do: a crawler
+  that sends a new User-Agent with every request is never limited.
 * An access log (``site.log``): time since start, client, method, path, status, user
   agent, for every request, malformed ones included.
 
 Robustness: paths with ``..``, backslashes or control characters are refused (400),
 unknown paths get 404, unsupported methods 405, malformed request lines 400 (from
-``http.server``); nothing is ever read from disk. The server stops on ``stop()``, at
+``http.server``); nothing is ever read from disk. Its resources are bounded, whatever
+clients do:
+
+* time: a request line and headers must arrive within ``REQUEST_DEADLINE`` seconds of
+  connecting, in total (a client trickling one byte at a time is dropped when it runs
+  out; a per-read timeout alone would let it stay for ever);
+* threads: at most ``MAX_CONNECTIONS`` requests are served at once, one thread each;
+  a connection beyond that is answered ``503 Service Unavailable`` with ``Retry-After: 1``
+  at once and closed (logged with method and path ``-``), never queued;
+* memory: the log keeps the newest ``MAX_LOG_ENTRIES`` entries and at most
+  ``MAX_LOGGED_AGENT`` characters of a User-Agent (the same shortened agent keys the
+  rate limit); rate-limit entries of clients silent for a whole window are dropped.
+
+The server stops on ``stop()``, at
 the end of a ``with`` block, when the Python process exits (daemon thread + atexit),
 or after ``time_limit`` seconds (three hours by default, longer than a lesson), whichever comes first;
 ``start()`` starts a stopped site again, with its log kept.
@@ -57,6 +72,7 @@ from __future__ import annotations
 import atexit
 import html
 import io
+import socket
 import re
 import threading
 import time
@@ -82,7 +98,17 @@ MAX_YAW = 15
 REQUEST_RATE = (25, 1)
 #: The server refuses (429) a client above this many requests in any one second.
 RATE_LIMIT = 40
-RETRY_AFTER = 1  # seconds, sent in the Retry-After header of a 429
+RETRY_AFTER = 1  # seconds, sent in the Retry-After header of a 429 (and of a 503)
+RATE_WINDOW = 1.0  # seconds: the rate limit counts a client's requests over this sliding window
+#: Seconds from connecting to the end of the request's headers, in total, before a client is dropped.
+REQUEST_DEADLINE = 5.0
+IDLE_TIMEOUT = 5.0  # seconds any one read or write of a connection may wait
+#: Requests served at once (one thread each); a connection beyond them gets 503 at once.
+MAX_CONNECTIONS = 32
+MAX_LOG_ENTRIES = 50_000  # the access log keeps the newest entries (a lesson makes a few hundred)
+MAX_LOGGED_AGENT = 256  # characters of a User-Agent kept in the log and in the rate-limit key
+MAX_PATH = 2048  # characters: a longer request path is refused (400); the log keeps at most this many
+MAX_LOGGED_METHOD = 16  # characters of a (possibly garbled) method name kept in the log
 DEFAULT_TIME_LIMIT = 3 * 60 * 60  # seconds: outlasts a double lesson, so no student meets a dead site
 BLOCKED_AGENT = "FaceHarvester"
 OPT_OUT_MARKERS = "noindex, noai, noimageai"
@@ -266,27 +292,35 @@ class AccessLog:
 
     ``log.records()`` gives a list of dicts (``pandas.DataFrame(log.records())`` works
     if you have pandas); ``log.table()`` a text table without times or ports, so the
-    notebook's output is the same on every run."""
+    notebook's output is the same on every run.
 
-    def __init__(self) -> None:
-        self._entries: list[LogEntry] = []
+    Bounded: only the newest ``max_entries`` entries are kept, and a User-Agent is kept
+    to ``MAX_LOGGED_AGENT`` characters (``entries(agent)`` shortens its argument the same
+    way). ``len(log)`` counts every request logged since the start (or ``clear()``): it is
+    the ``number`` the next entry will get, so ``since = len(site.log)`` marks "from now on"."""
+
+    def __init__(self, max_entries: int = MAX_LOG_ENTRIES) -> None:
+        self._entries: deque[LogEntry] = deque(maxlen=max_entries)
+        self._count = 0
         self._lock = threading.Lock()
         self._start = time.monotonic()
 
     def add(self, client: str, method: str, path: str, status: int, agent: str) -> None:
         with self._lock:
-            self._entries.append(LogEntry(len(self._entries), round(time.monotonic() - self._start, 4),
-                                          client, method, path, status, agent))
+            self._entries.append(LogEntry(self._count, round(time.monotonic() - self._start, 4), client,
+                                          _clip(method, MAX_LOGGED_METHOD), _clip(path, MAX_PATH), status,
+                                          logged_agent(agent)))
+            self._count += 1
 
     def entries(self, agent: str | None = None) -> list[LogEntry]:
-        """All entries, or only those whose User-Agent is ``agent``."""
+        """All entries kept, or only those whose User-Agent is ``agent``."""
         with self._lock:
             entries = list(self._entries)
-        return entries if agent is None else [e for e in entries if e.agent == agent]
+        return entries if agent is None else [e for e in entries if e.agent == logged_agent(agent)]
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._entries)
+            return self._count
 
     def __iter__(self):
         return iter(self.entries())
@@ -323,12 +357,19 @@ class AccessLog:
         return "\n".join(lines)
 
     def clear(self) -> None:
+        """Forget every entry; numbering starts again from 0."""
         with self._lock:
             self._entries.clear()
+            self._count = 0
 
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def logged_agent(agent: str) -> str:
+    """A User-Agent as the log and the rate limit keep it: at most ``MAX_LOGGED_AGENT`` characters."""
+    return _clip(agent, MAX_LOGGED_AGENT)
 
 
 # ----------------------------------------------------------------------------- the server
@@ -351,10 +392,16 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     protocol_version = "HTTP/1.0"  # one request per connection: simple and robust
     default_request_version = "HTTP/1.0"  # answer even a garbled request line with a status line
-    timeout = 5  # seconds a client may take to send its request (slow clients are dropped)
+    timeout = IDLE_TIMEOUT  # per read or write; the request as a whole has REQUEST_DEADLINE
     site: "SocialNetwork"  # set on the subclass made by SocialNetwork
 
     # --- http.server hooks
+
+    def setup(self):
+        """Read the request through a reader that enforces ``REQUEST_DEADLINE`` on the whole request."""
+        super().setup()
+        self.rfile.close()  # the plain reader http.server made; closing it lets the socket close later
+        self.rfile = io.BufferedReader(_RequestReader(self.connection, time.monotonic() + REQUEST_DEADLINE))
 
     def log_message(self, format, *args):  # noqa: A002 - http.server's signature
         """Silence http.server's stderr logging; the site keeps its own access log."""
@@ -528,16 +575,82 @@ def _img_tag(person: Person, k: int, css: str) -> str:
 
 def _safe_path(raw: str, path: str) -> bool:
     """False for anything that looks like path traversal or smuggling: .., backslashes, control chars."""
-    if not raw.startswith("/") or len(raw) > 2048:
+    if not raw.startswith("/") or len(raw) > MAX_PATH:
         return False
     if "\\" in path or any(ord(c) < 32 or ord(c) == 127 for c in path):
         return False
     return not any(segment in ("..", ".") for segment in path.split("/"))
 
 
+class _RequestReader(io.RawIOBase):
+    """A connection's incoming bytes, with one deadline for the whole request, not for each read.
+
+    A socket timeout restarts at every byte, so a client sending one byte every few
+    seconds would hold its thread for ever; here each read may wait only for what is
+    left of the deadline, then ``TimeoutError`` (which ``http.server`` answers by closing)."""
+
+    def __init__(self, connection: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._connection = connection
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"the request did not arrive within {REQUEST_DEADLINE} s")
+        self._connection.settimeout(min(left, IDLE_TIMEOUT))
+        try:
+            return self._connection.recv_into(buffer)
+        finally:
+            self._connection.settimeout(IDLE_TIMEOUT)  # the response's writes get the ordinary timeout
+
+
+_BUSY = (f"HTTP/1.0 503 Service Unavailable\r\nServer: {SITE_NAME}/1.0\r\nRetry-After: {RETRY_AFTER}\r\n"
+         "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+         "Too many connections at once: retry in a moment.\n").encode()
+
+
 class _Server(ThreadingHTTPServer):
+    """http.server's threading server with at most ``MAX_CONNECTIONS`` handler threads at once."""
+
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # listen backlog: a burst waits here to be served or refused, not in SYN retries
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        """Serve in a new thread if a slot is free; otherwise answer 503 from this (accepting) thread and close."""
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request, client_address)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # the thread never started
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, request, client_address) -> None:
+        """Answer 503 with Retry-After, close, and log it (method and path "-": the request was never read)."""
+        try:
+            request.settimeout(0.1)  # a fresh connection's send buffer is empty: this does not wait
+            request.sendall(_BUSY)
+        except OSError:
+            pass
+        finally:
+            self.shutdown_request(request)
+        self.RequestHandlerClass.site.log.add(client_address[0], "-", "-", 503, "-")
 
     def handle_error(self, request, client_address):
         """Silence tracebacks of dropped connections (a crawler hanging up is not our error)."""
@@ -571,6 +684,7 @@ class SocialNetwork:
         self._stop_lock = threading.Lock()
         self._recent: dict[tuple[str, str], deque] = {}
         self._blocked_until: dict[tuple[str, str], float] = {}
+        self._last_prune = time.monotonic()
 
     # --- lifecycle
 
@@ -656,14 +770,16 @@ class SocialNetwork:
 
     def _rate_check(self, client: str, agent: str) -> int:
         """0 if the request may proceed, else the seconds the client must wait (Retry-After)."""
-        key = (client, agent)
+        key = (client, logged_agent(agent))
         now = time.monotonic()
         with self._lock:
+            if now - self._last_prune >= RATE_WINDOW:
+                self._prune_rate_table(now)
             until = self._blocked_until.get(key, 0.0)
             if now < until:
                 return max(1, int(-(-(until - now) // 1)))
             window = self._recent.setdefault(key, deque())
-            while window and now - window[0] >= 1.0:
+            while window and now - window[0] >= RATE_WINDOW:
                 window.popleft()
             if len(window) >= self.rate_limit:
                 self._blocked_until[key] = now + RETRY_AFTER
@@ -671,3 +787,11 @@ class SocialNetwork:
                 return RETRY_AFTER
             window.append(now)
             return 0
+
+    def _prune_rate_table(self, now: float) -> None:
+        """Forget clients with no request in the last window and no block running (at most once a window)."""
+        for key in [key for key, window in self._recent.items()
+                    if (not window or now - window[-1] >= RATE_WINDOW) and self._blocked_until.get(key, 0.0) <= now]:
+            del self._recent[key]
+            self._blocked_until.pop(key, None)
+        self._last_prune = now

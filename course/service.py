@@ -9,7 +9,7 @@ search service keeps, each a plain attribute you can inspect:
 ``thumbnails``      photo id -> a small copy derived from the photo (for result pages)
 ``embeddings``      photo id -> the face's vector (the *template*)
 ``index``           a :class:`course.search.IVFIndex` over the embeddings (lazy remove)
-``cache``           recent searches: query key -> :class:`CachedSearch`
+``cache``           recent searches: (query, k, n_probe) -> :class:`CachedSearch`
 ``access_log``      one :class:`LogEntry` per add, search, delete, snapshot, restore
 ``backups``         nightly snapshots of photos, thumbnails, embeddings and index
 ``classifier``      a scikit-learn model trained on the embeddings (who is this?)
@@ -22,8 +22,15 @@ model), or *not present*. The audit is not a statement of intent: it is made by
 scanning every store after the deletion (:meth:`FaceService.find`).
 
 Deleted people go on a *deletion ledger* (their number and photo ids, no face data),
-so that :meth:`FaceService.restore` can re-apply deletions to an old backup, as data
-protection guidance asks of backups, and so that the person is not added again.
+so that :meth:`FaceService.restore` can re-apply deletions to an old backup, and so
+that the person is not added again. The UK ICO's right-to-erasure guidance speaks of
+putting personal data held in backups "beyond use"
+(https://ico.org.uk/for-organisations/uk-gdpr-guidance-and-resources/individual-rights/individual-rights/right-to-erasure/);
+a restore that brought a deleted person back into the live stores would do the opposite.
+
+Every input is checked before anything is stored: a vector of the wrong length or
+shape, or holding NaN or infinity, is refused with a specific ``ValueError`` and
+leaves every store as it was.
 
 :func:`faiss_ivf_removal` shows what faiss's ``remove_ids`` really does to an
 ``IndexIVFFlat``, for comparison with the course index's lazy remove.
@@ -32,6 +39,7 @@ protection guidance asks of backups, and so that the person is not added again.
 from __future__ import annotations
 
 import copy
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,8 +174,35 @@ class FaceService:
     # ------------------------------------------------------------------ building blocks
 
     def _fit_index(self, vectors: np.ndarray, people: np.ndarray | None) -> None:
-        self.index = IVFIndex(seed=self.seed).fit(vectors, min(self.n_lists, len(vectors)))
+        distinct = len(np.unique(vectors, axis=0))  # k-means cannot make more cells than distinct points
+        self.index = IVFIndex(seed=self.seed).fit(vectors, min(self.n_lists, distinct))
         self.centroid_people: frozenset[int] = frozenset() if people is None else frozenset(int(p) for p in people)
+        self.cache.clear()  # new cells: a search that probed only some lists could now find other photos
+
+    @property
+    def dim(self) -> int:
+        """Length of the vectors this service stores (that of the index's training vectors)."""
+        return int(self.index.centroids.shape[1])
+
+    def _vector(self, values: ArrayLike, what: str) -> np.ndarray:
+        """``values`` as one finite float32 vector of length :attr:`dim`, or a ValueError saying what is wrong."""
+        array = np.asarray(values)
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{what} must be an array of real numbers, got dtype {array.dtype}")
+        if array.ndim == 2 and array.shape[0] == 1:
+            array = array[0]  # one vector written as a row
+        if array.ndim != 1:
+            raise ValueError(f"{what} must be one vector of {self.dim} numbers, got an array of shape {array.shape}"
+                             + (": pass one face at a time" if array.ndim == 2 else ""))
+        if len(array) != self.dim:
+            raise ValueError(f"{what} has {len(array)} numbers; this service's vectors have {self.dim}")
+        wide = array.astype(np.float64)
+        if not np.isfinite(wide).all():
+            raise ValueError(f"{what} contains NaN or infinity: no distance to it can be measured, "
+                             "so it could never be found")
+        if np.abs(wide).max(initial=0) > np.finfo(np.float32).max:
+            raise ValueError(f"{what} holds a number too large for float32, the type the index stores")
+        return wide.astype(np.float32)
 
     def _log(self, operation: str, photo_ids=(), person: int | None = None) -> None:
         self.access_log.append(LogEntry(self.step, operation, [int(i) for i in photo_ids], person))
@@ -180,32 +215,54 @@ class FaceService:
     def add(self, person: int, embedding: ArrayLike, image: ArrayLike | None = None) -> int:
         """Enrol one photo of ``person``; returns its photo id.
 
-        Raises ValueError for a person on the deletion ledger (they asked to be deleted)."""
-        person = int(person)
+        Everything is checked before anything is stored, so a refused photo leaves no
+        trace: ValueError for a person on the deletion ledger (they asked to be
+        deleted), for an embedding that is not one finite vector of :attr:`dim` numbers,
+        and for an image that is not a 2-D or 3-D array. An added photo can change any
+        search's answer, so the search cache is emptied."""
+        person = _person_number(person)
         if person in self.ledger:
             raise ValueError(f"person {person} asked to be deleted: the ledger blocks adding them again")
-        self._tick()
-        vector = np.asarray(embedding, dtype=np.float32).ravel()
+        vector = self._vector(embedding, "the embedding")
         image = np.zeros((4, 4, 3), np.uint8) if image is None else np.asarray(image)
+        if image.ndim not in (2, 3) or 0 in image.shape:
+            raise ValueError(f"the image must be a non-empty (height, width) or (height, width, channels) array, "
+                             f"got shape {image.shape}")
+        self._tick()
         photo_id = self._next_id
         self._next_id += 1
+        self.index.add(vector[None, :], [photo_id])
         self.photos[photo_id] = Photo(person, image)
         self.thumbnails[photo_id] = image[:: self.thumbnail_step, :: self.thumbnail_step].copy()
         self.embeddings[photo_id] = vector
-        self.index.add(vector[None, :], [photo_id])
+        self.cache.clear()
         self._log("add", [photo_id], person)
         return photo_id
 
     def search(self, query: ArrayLike, k: int = 1, n_probe: int | None = None) -> list[tuple[int, int, float]]:
         """The ``k`` nearest enrolled photos as (photo id, person, distance); answered from the cache if seen.
 
-        The cache is keyed by the query and ``k``; a result whose photo is missing from the
-        photo store (only possible after a delete that skipped the index) has person None."""
+        ``k`` is a whole number >= 1 (fewer results when fewer photos are enrolled);
+        ``n_probe`` is how many index lists to scan, a whole number >= 1 (None, or more
+        than ``index.n_lists``: all of them, an exact search; as in faiss, which scans at
+        most every list, and a re-learned index may have fewer lists). The cache is keyed by the exact query, ``k`` and ``n_probe``, and
+        emptied whenever a photo is added or the index is re-learned, so a cached answer
+        is always the one a fresh search would give. A result whose photo is missing from
+        the photo store (only possible after a delete that skipped the index) has person None."""
+        query = self._vector(query, "the query")
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"k (how many nearest photos to return) must be a whole number >= 1, got {k!r}")
+        if n_probe is not None and (isinstance(n_probe, (bool, np.bool_)) or not isinstance(n_probe, numbers.Integral)
+                                    or n_probe < 1):
+            raise ValueError(f"n_probe (index lists to scan) must be a whole number >= 1, or None for all, "
+                             f"got {n_probe!r}")
+        n_probe = self.index.n_lists if n_probe is None else min(int(n_probe), self.index.n_lists)
         self._tick()
-        query = np.asarray(query, dtype=np.float32).ravel()
-        key = np.round(query, 5).tobytes() + bytes([k])
+        key = (query.tobytes(), int(k), n_probe)
         if key not in self.cache:
-            distances, ids = self.index.search(query[None, :], k, n_probe or self.index.n_lists)
+            searchable = self.index.n_searchable
+            distances, ids = (self.index.search(query[None, :], min(int(k), searchable), n_probe) if searchable
+                              else (np.empty((1, 0)), np.empty((1, 0), np.int64)))
             # A photo the index returns but the photo store lost (a broken delete) has person None.
             results = [(int(i), self.photos[int(i)].person if int(i) in self.photos else None, float(d))
                        for d, i in zip(distances[0], ids[0]) if i >= 0]
@@ -232,7 +289,8 @@ class FaceService:
         """The classifier's answer for one face: (person, probability)."""
         if self.classifier is None:
             raise RuntimeError("no classifier: call train_classifier() first")
-        proba = self.classifier.predict_proba(np.asarray(embedding, dtype=np.float64).reshape(1, -1))[0]
+        vector = self._vector(embedding, "the embedding").astype(np.float64)
+        proba = self.classifier.predict_proba(vector[None, :])[0]
         best = int(np.argmax(proba))
         return int(self.classifier.classes_[best]), float(proba[best])
 
@@ -253,25 +311,51 @@ class FaceService:
     def restore(self, backup: int = -1, *, replay_deletions: bool = True) -> None:
         """Restore photos, thumbnails, embeddings and index from a backup; the cache starts empty.
 
-        With ``replay_deletions`` (the default) every deletion on the ledger is applied
-        again to the restored data, with the restored index compacted and, if its centres
-        were learned from a deleted person, re-learned. Without it, people deleted after
-        the backup was taken come back.
+        ``backup`` is a position in :attr:`backups` (-1: the newest). With
+        ``replay_deletions`` (the default) every deletion on the ledger is applied again
+        to the restored data and the restored index is compacted; if the backup's index
+        centres were learned from a deleted person, they are re-learned from the restored
+        embeddings, or, if none were restored, the centres in use before the restore are
+        kept (learned without that person, or already reported as needing retraining).
+        So a replayed restore brings no deleted person back into any store. Without it,
+        people deleted after the backup was taken come back.
+
+        Raises RuntimeError if no backup was ever taken, IndexError for a backup number
+        that does not exist.
         """
+        if not self.backups:
+            raise RuntimeError("no backup to restore: take one with snapshot() first")
+        if isinstance(backup, (bool, np.bool_)) or not isinstance(backup, numbers.Integral) \
+                or not -len(self.backups) <= backup < len(self.backups):
+            raise IndexError(f"no backup number {backup!r}: there are {len(self.backups)}, numbered 0 to "
+                             f"{len(self.backups) - 1} (or -1 for the newest)")
         self._tick()
         saved = self.backups[backup]
+        centres_before = (self.index, self.centroid_people)
         self.photos, self.thumbnails, self.embeddings = dict(saved.photos), dict(saved.thumbnails), dict(saved.embeddings)
         self.index = copy.deepcopy(saved.index)
         self.centroid_people = saved.centroid_people
         self.cache = {}
         self._log("restore")
-        if replay_deletions:
-            for person, entry in self.ledger.items():
-                # Replay in full for the restored index: compact it, and re-learn its centres
-                # if they came from a deleted person (and there is anything left to learn from).
-                self._erase(person, entry["photo_ids"], **{**entry["options"], "compact_index": True})
-                if person in self.centroid_people:
-                    self.rebuild_index()
+        if not replay_deletions:
+            return
+        for person, entry in self.ledger.items():
+            # Centres are dealt with once, below; the live classifier is not part of a backup.
+            self._erase(person, entry["photo_ids"], **{**entry["options"], "compact_index": True, "retrain": False})
+        if self.centroid_people & self.ledger.keys():
+            if self.embeddings:
+                self.rebuild_index()
+            else:
+                self._keep_centres_of(*centres_before)
+
+    def _keep_centres_of(self, index: IVFIndex, centroid_people: frozenset[int]) -> None:
+        """Use ``index``'s centres, with none of its vectors, for a service whose stores hold no embeddings."""
+        emptied = copy.deepcopy(index)
+        searchable = np.setdiff1d(emptied.stored_ids(), emptied.tombstoned_ids())
+        if len(searchable):
+            emptied.remove(searchable)
+        emptied.compact()
+        self.index, self.centroid_people = emptied, centroid_people
 
     # ------------------------------------------------------------------ deletion
 
@@ -350,7 +434,7 @@ class FaceService:
         from the access log; ``purge_backups`` rewrites every backup without them;
         ``retrain`` retrains the classifier and the index centres if they learned from them.
         """
-        person = int(person)
+        person = _person_number(person)
         self._tick()
         options = dict(compact_index=compact_index, scrub_logs=scrub_logs, purge_backups=purge_backups,
                        retrain=retrain)
@@ -377,7 +461,8 @@ class FaceService:
         }
         why_removed = {
             "index": "vectors removed and lists compacted",
-            "access_log": "their photo ids were erased from the log",
+            "access_log": "their photo ids were erased; the log keeps its 'delete' entry with their number, "
+                          "as the record that the erasure was done",
             "backups": "every backup was rewritten without them",
             "classifier": "retrained without them",
             "index_centroids": "index re-trained without them",
@@ -392,6 +477,13 @@ class FaceService:
             else:
                 rows.append(StoreAudit(store, NOT_PRESENT, 0, "held nothing of theirs"))
         return DeletionAudit(person, rows)
+
+
+def _person_number(person) -> int:
+    """``person`` as an int, or a TypeError: a person number must be a whole number (not 1.5, not True)."""
+    if isinstance(person, (bool, np.bool_)) or not isinstance(person, numbers.Integral):
+        raise TypeError(f"person must be a whole number (a person number), got {person!r}")
+    return int(person)
 
 
 # --------------------------------------------------------------------------- faiss
@@ -440,8 +532,9 @@ def faiss_ivf_removal(vectors: ArrayLike, ids: ArrayLike, remove: ArrayLike, *, 
     written before (a backup), which brings them back; and, for a removed vector that
     sat at the end of its list, its bytes left in the list's unused capacity (memory
     not returned or zeroed: unreachable through faiss's API, gone when it is reused or
-    the process ends). Graph indexes such as ``IndexHNSWFlat`` do not implement
-    ``remove_ids`` at all: removing means rebuilding.
+    the process ends). faiss's ``IndexHNSWFlat`` does not implement ``remove_ids``: in
+    faiss, removing from an HNSW graph means rebuilding it (other HNSW libraries, such
+    as hnswlib's ``mark_deleted``, delete lazily with tombstones instead).
     """
     import faiss
 

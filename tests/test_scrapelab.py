@@ -1,8 +1,10 @@
-"""The scrape lab's web server: loopback only, robots.txt, rate limiting, opt-outs, robustness, the log."""
+"""The scrape lab's web server: loopback only, robots.txt, rate limiting, opt-outs, robustness, bounded resources, the log."""
 
 from __future__ import annotations
 
+import select
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -234,6 +236,98 @@ def test_unknown_paths_404_and_head_has_no_body(site):
     assert get(site, f"/photos/{site.members('public')[0].slug}/7.jpg")[0] == 404
     status, headers, body = get(site, "/", method="HEAD")
     assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0
+
+
+def _seconds_until_dropped(address, *, byte_every: float, give_up: float) -> float:
+    """Send a request one byte every ``byte_every`` s (a slowloris client); seconds until the server closes."""
+    request = b"GET / HTTP/1.0\r\nUser-Agent: " + b"S" * 200
+    start = time.monotonic()
+    with socket.create_connection(address, timeout=2) as sock:
+        for byte in request:  # bounded: the request, then give up
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                break
+            readable, _, _ = select.select([sock], [], [], byte_every)
+            if readable:
+                try:
+                    if not sock.recv(1024):
+                        break  # closed
+                except OSError:
+                    break  # reset
+            if time.monotonic() - start > give_up:
+                break
+    return time.monotonic() - start
+
+
+def test_a_slow_client_is_dropped_within_the_request_deadline(site):
+    # One byte a second never trips a 5 s per-read timeout: only a deadline on the whole request ends it.
+    held = _seconds_until_dropped(site.address, byte_every=1.0, give_up=scrapelab.REQUEST_DEADLINE + 4)
+    assert scrapelab.REQUEST_DEADLINE - 0.5 < held < scrapelab.REQUEST_DEADLINE + 2
+    assert get(site, "/")[0] == 200
+
+
+def test_many_slow_clients_hold_at_most_max_connections_threads_and_the_rest_get_503():
+    with scrapelab.SocialNetwork(seed=2, n_people=5, time_limit=60) as s:
+        baseline = threading.active_count()
+        slow = []
+        try:
+            for _ in range(3 * scrapelab.MAX_CONNECTIONS):
+                sock = socket.create_connection(s.address, timeout=5)
+                sock.sendall(b"G")  # a request that has barely begun
+                slow.append(sock)
+                time.sleep(0.01)  # one at a time, so each is accepted at once, however small the backlog
+            for _ in range(80):  # at most 8 s for the server to take every connection (a thread, or a 503)
+                handled = threading.active_count() - baseline + s.log.status_counts().get(503, 0)
+                if handled >= len(slow):
+                    break
+                time.sleep(0.1)
+            assert threading.active_count() <= baseline + scrapelab.MAX_CONNECTIONS
+            refused = 0
+            for sock in slow[scrapelab.MAX_CONNECTIONS:]:
+                try:
+                    answer = sock.recv(200)
+                except OSError:  # closed before the client read the 503
+                    answer = b""
+                refused += answer.startswith(b"HTTP/1.0 503") or answer == b""
+            assert refused == 2 * scrapelab.MAX_CONNECTIONS
+            assert s.log.status_counts()[503] == 2 * scrapelab.MAX_CONNECTIONS
+        finally:
+            for sock in slow:
+                sock.close()
+        for _ in range(50):  # at most 5 s for the held threads to see their clients hang up
+            if threading.active_count() <= baseline:
+                break
+            time.sleep(0.1)
+        assert threading.active_count() <= baseline
+        assert get(s, "/robots.txt")[0] == 200
+
+
+def test_distinct_huge_user_agents_leave_a_bounded_log_and_rate_table():
+    with scrapelab.SocialNetwork(seed=2, n_people=5, time_limit=60) as s:
+        for n in range(300):  # each agent 60 kB, a new one every time (a rotating User-Agent)
+            agent = f"{n:05d}" + "x" * 60_000
+            assert get(s, "/robots.txt", agent=agent)[0] == 200  # rotating agents are never rate limited
+        entries = s.log.entries()
+        assert max(len(e.agent) for e in entries) == scrapelab.MAX_LOGGED_AGENT
+        assert len(s.log.entries(agent)) == 1  # a long agent finds its own (shortened) entries
+        assert len(s._recent) == 300
+        time.sleep(scrapelab.RATE_WINDOW + 0.1)
+        get(s, "/robots.txt", agent="After/1.0")  # the next request prunes clients silent for a window
+        assert set(s._recent) == {("127.0.0.1", "After/1.0")} and not s._blocked_until
+
+
+def test_the_access_log_keeps_the_newest_entries_and_counts_every_request():
+    log = scrapelab.AccessLog(max_entries=10)
+    for n in range(25):
+        log.add("127.0.0.1", "GET", f"/{n}", 200, "A" * 1000)
+    assert len(log) == 25  # the number the next entry gets: `since = len(log)` still means "from now on"
+    assert [e.number for e in log.entries()] == list(range(15, 25))
+    assert len(log.entries("A" * 1000)) == 10
+    log.add("127.0.0.1", "X" * 70_000, "/" + "p" * 70_000, 400, "-")
+    assert len(log[-1].method) <= scrapelab.MAX_LOGGED_METHOD and len(log[-1].path) <= scrapelab.MAX_PATH
+    log.clear()
+    assert len(log) == 0 and log.entries() == []
 
 
 def test_a_client_that_hangs_up_does_not_hurt_the_server(site):

@@ -4,7 +4,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import cdist
@@ -106,7 +106,6 @@ def test_exact_search_rejects_bad_arguments():
 small_integers = st.integers(-3, 3)
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     gallery=arrays(np.float64, st.tuples(st.integers(1, 60), st.just(3)), elements=small_integers),
     queries=arrays(np.float64, st.tuples(st.integers(1, 5), st.just(3)), elements=small_integers),
