@@ -29,7 +29,7 @@ def _rebuild(record, *, identity_key="identity_seed", view_key="view_seed", size
         lambda p: (lambda image, _nuisance: image)(*faces.render_face(
             faces.identity_parameters(np.int64(p.provenance[4]["identity_seed"])),
             view_seed=np.int64(p.provenance[4]["view_seed"]), size=128, max_yaw=15)),
-        lambda p: _rebuild(p.provenance[4])[0].tolist(),  # a nested list instead of an array
+        lambda p: _rebuild(p.provenance[4])[0].copy(order="F"),  # another memory layout, same uint8 array
     ],
 )
 def test_right_answers_pass(people, make_answer, capsys):
@@ -48,6 +48,20 @@ def test_right_answers_pass(people, make_answer, capsys):
         (lambda p: _rebuild(p.provenance[4], identity_key="view_seed")[0], "view seed where the identity seed"),
         (lambda p: _rebuild(p.provenance[4])[0] / 255.0, "scaled to 0..1"),
         (lambda p: p.images[1], "differs from the original"),  # another person entirely
+        # reported: right values in another dtype got "Bit-for-bit identical", though the contract says uint8
+        (lambda p: _rebuild(p.provenance[4])[0].astype(np.float64), "dtype is float64: return the uint8 array"),
+        (lambda p: _rebuild(p.provenance[4])[0].astype(np.int64), "dtype is int64: return the uint8 array"),
+        (lambda p: _rebuild(p.provenance[4])[0].tolist(), "You returned a list: return the numpy array"),
+        # reported: a list [image, nuisance] crashed inside np.asarray
+        (lambda p: list(_rebuild(p.provenance[4])), "You returned a pair"),
+        # reported: each of these was told "Pass the same size="
+        (lambda p: _rebuild(p.provenance[4])[0].mean(axis=2).astype(np.uint8), "no colour channels"),
+        (lambda p: _rebuild(p.provenance[4])[0][None], "an extra leading axis of length 1"),
+        (lambda p: [_rebuild(p.provenance[4])[0]], "a list holding your image"),
+        (lambda p: np.dstack([_rebuild(p.provenance[4])[0], np.full((128, 128), 255, np.uint8)]), "alpha channel"),
+        (lambda p: _rebuild(p.provenance[4])[0].transpose(2, 0, 1), "channels first"),
+        (lambda p: _rebuild(p.provenance[4])[0][..., :2], "2 channels, where render_face gives 3"),
+        (lambda p: _rebuild(p.provenance[4])[0].ravel(), "return the image render_face gives"),
     ],
 )
 def test_typical_mistakes_get_their_own_hint(people, make_answer, hint, capsys):

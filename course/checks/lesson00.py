@@ -9,24 +9,67 @@ import numpy as np
 from . import Feedback, chosen_option, verdict
 
 
+def _as_image(answer: object, expected: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """A learner's answer to exercise 1 as a numpy array, or a message naming what it is instead."""
+    if answer is None:
+        return None, "Your function returned None: did you forget `return`?"
+    if isinstance(answer, (tuple, list)) and len(answer) == 2 and isinstance(answer[0], np.ndarray):
+        return None, "You returned a pair: render_face returns (image, nuisance). Take the first element."
+    if isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], np.ndarray):
+        return None, "You returned a list holding your image ([image]): return the image itself."
+    if isinstance(answer, list):
+        return None, (f"You returned a list: return the numpy array render_face gives ({expected.dtype}, shape "
+                      f"{expected.shape}), not a list made from it.")
+    if not isinstance(answer, np.ndarray):
+        return None, (f"Expected an image (a numpy array), got {type(answer).__name__}. "
+                      "render_face returns (image, nuisance): take the first element.")
+    return answer, None
+
+
+def _shape_problem(shape: tuple, expected: tuple) -> str | None:
+    """What the shape of a learner's image says about the mistake (None if it is the expected shape)."""
+    if shape == expected:
+        return None
+    height, width, channels = expected
+    size = f"{height} x {width}"
+    if shape == (height, width):
+        return (f"Your image is {shape}: one grey value per pixel, no colour channels. Return the colour image "
+                f"render_face gives, {expected} (red, green, blue).")
+    if len(shape) == 4 and shape[0] == 1 and shape[1:] == expected:
+        return (f"Your image is {shape}: an extra leading axis of length 1 (an image wrapped in a list or a "
+                f"batch, such as [image]). Return the image itself, {expected}.")
+    if shape == (height, width, 4):
+        return (f"Your image is {shape}: it has a fourth, alpha channel (RGBA). Return the RGB image "
+                f"render_face gives, {expected}.")
+    if shape == (channels, height, width):
+        return (f"Your image is {shape}: channels first. Return it as render_face gives it, {expected} "
+                "(channels last).")
+    if len(shape) == 3 and shape[:2] == (height, width):
+        return f"Your image is {shape}: {shape[2]} channels, where render_face gives {channels}: {expected}."
+    if len(shape) == 3 and shape[2] == channels:
+        return (f"Your image is {shape}, the original is {expected} ({size} pixels). "
+                "Pass the same size= as the data set was made with.")
+    return f"Your image is {shape}, the original is {expected}: return the image render_face gives."
+
+
 def rerendered_image(answer: object, index: int, people) -> Feedback:
-    """Lesson 00: did the student re-create image ``index`` of ``people`` from its provenance alone?"""
+    """Lesson 00: did the student re-create image ``index`` of ``people`` from its provenance alone?
+
+    Right means the very array render_face gives: same shape, dtype uint8, same values. A copy with the right
+    values in another dtype is told so, as is each typical slip (a pair, a list, the wrong shape or seed)."""
     from .. import faces
 
     expected = people.images[index]
     record = people.provenance[index]
-    if answer is None:
-        return verdict(False, "Your function returned None: did you forget `return`?")
-    if isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], np.ndarray):
-        return verdict(False, "You returned a pair: render_face returns (image, nuisance). Take the first element.")
-    if isinstance(answer, list):
-        answer = np.asarray(answer)
-    if not isinstance(answer, np.ndarray):
-        return verdict(False, f"Expected an image (a numpy array), got {type(answer).__name__}. "
-                           "render_face returns (image, nuisance): take the first element.")
-    if answer.shape != expected.shape:
-        return verdict(False, f"Your image is {answer.shape}, the original is {expected.shape}. "
-                           "Pass the same size= as the data set was made with.")
+    answer, problem = _as_image(answer, expected)
+    if problem:
+        return verdict(False, problem)
+    problem = _shape_problem(answer.shape, expected.shape)
+    if problem:
+        return verdict(False, problem)
+    if answer.dtype != expected.dtype and np.array_equal(answer, expected):
+        return verdict(False, f"The values are right, but the dtype is {answer.dtype}: return the {expected.dtype} "
+                           "array render_face gives, without converting it.")
     if np.array_equal(answer, expected):
         return verdict(True, "Bit-for-bit identical: the provenance record alone was enough to rebuild the face.")
     if answer.dtype.kind == "f" and np.allclose(answer * 255, expected, atol=0.5):
