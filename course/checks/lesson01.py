@@ -34,9 +34,9 @@ def _cases(gallery: np.ndarray, gallery_ids: np.ndarray, probes: np.ndarray):
     kept = all_rows[gallery_ids != nearest_identity]
     if len(kept) == 0:  # a gallery of one identity: keep it whole, the probes still change
         kept = all_rows
-    dropped = "" if len(kept) == len(gallery) else f" and without identity {nearest_identity}"
-    cases.append((f"a smaller call ({len(probe_rows)} of the probes in reverse order, {len(kept)} gallery faces"
-                  f"{dropped})", kept, probe_rows))
+    dropped = "" if len(kept) == len(gallery) else f" without identity {nearest_identity}"
+    cases.append((f"a smaller call ({len(probe_rows)} of the {len(probes)} probes, in reverse order, and a gallery of "
+                  f"{len(kept)} faces{dropped})", kept, probe_rows))
     return cases
 
 
@@ -90,9 +90,9 @@ def nearest_neighbour_ids(identify, gallery: np.ndarray, gallery_ids: np.ndarray
             raise
         except Exception as error:  # the learner's code failed: say how, don't crash the check
             called = "" if where is None else f" (called with {where})"
-            return verdict(False, f"Your function raised {type(error).__name__}{called}: {error}. It receives "
-                                  "gallery_vectors (one row per gallery face), gallery_ids (one identity per row) "
-                                  "and probe_vectors (one row per probe), all numpy arrays.")
+            return verdict(False, f"Your function raised {type(error).__name__}{called}: {str(error).strip()}. "
+                                  "It receives gallery_vectors (one row per gallery face), gallery_ids (one identity "
+                                  "per row) and probe_vectors (one row per probe), all numpy arrays.")
         if answer is None:
             return verdict(False, "Your function returned None: did you forget `return`?")
         try:
