@@ -264,6 +264,9 @@ WITHDRAW = "I can withdraw at any time by email; the photo and the embedding wil
     AGREES + "It will not appear in class slides and will not be used to train a model. " + WITHDRAW,
     AGREES + "Showing it in class and training a face recognition model are excluded. " + WITHDRAW,
     AGREES + "It will never be shown to the class or used for training. " + WITHDRAW,
+    AGREES + "It will never be shared with anyone but the instructor, published, sold or used for training. "
+           + WITHDRAW,
+    AGREES + "It will not be sold or published, but it will be deleted when I withdraw. " + WITHDRAW,
     # reported: withdrawal described as a condition is not a refusal (the guard's rules are the lead's, not these)
     AGREES + "I can withdraw at any time by email. If I withdraw my consent, the photo and its embedding will be "
              "deleted.",
@@ -286,6 +289,9 @@ def test_right_consent_texts_in_other_words_pass_the_checks_own_screens(text, ch
     (" The embedding helps tune the recognition system.", "tune the recognition system"),
     # "without" excludes what follows it, not what comes before
     (" It may be shared with police without my name.", "police"),
+    # an affirming "but" ends what the "not" before it excludes
+    (" It will not be published, but the photo may appear on class slides.", "slides"),
+    (" It won't be sold, but it may be used to train a model.", "used to train"),
 ])
 def test_a_text_affirming_slides_training_or_sharing_is_caught(extra, word, check_only):
     feedback = check.consent_record(_own(GOOD_CONSENT + extra), RIGHT_TERMS)

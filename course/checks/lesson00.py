@@ -174,6 +174,11 @@ _NEGATION = re.compile(r"\b(not|never|no|nor|neither|nobody|nothing|none|refuse[
 #: "without" excludes only what follows it: "without selling it" excludes the sale, "shared with police without
 #: my name" does not exclude the police.
 _WITHOUT = re.compile(r"\bwithout\b")
+#: "but" followed by an affirmation ends what a negation before it excludes: "it will not be published, but it may
+#: be shown in class" affirms the class. A "but" without one ("never shared with anyone but the instructor,
+#: published or sold") is left alone: there the negation still reaches the words after it.
+_BUT_AFFIRMS = re.compile(r"\bbut\s+(?=(?:(?:it|they|this|that|the\s+\w+|my\s+\w+|its\s+\w+)\s+)?"
+                          r"(?:may|might|can|could|will|would|shall|is|are)\b)")
 
 RUBRIC = (
     "Judge your consent text yourself. The check only screened it for a refusal, a removed way out, and an "
@@ -233,13 +238,15 @@ def _text_problem(text: str) -> str | None:
 
 
 def _affirmed_excluded_use(text: str, not_covered: set[str]) -> tuple[str, str] | None:
-    """A use the terms exclude but a sentence of the text affirms (names it with nothing excluding it), or None."""
-    for sentence in re.split(r"[.;!?]", " ".join(text.casefold().replace("’", "'").split())):
-        if _NEGATION.search(sentence):
+    """A use the terms exclude but the text affirms (names it with nothing excluding it in its sentence, or in its
+    part of a sentence after an affirming "but"), or None."""
+    lowered = " ".join(text.casefold().replace("’", "'").split())
+    for part in (part for sentence in re.split(r"[.;!?]", lowered) for part in _BUT_AFFIRMS.split(sentence)):
+        if not part or _NEGATION.search(part):
             continue
-        without = _WITHOUT.search(sentence)
+        without = _WITHOUT.search(part)
         for use, words in _AFFIRMED_USE.items():
-            for found in words.finditer(sentence):
+            for found in words.finditer(part):
                 if use in not_covered and not (without and found.start() > without.start()):
                     return use, found.group(0)
     return None
@@ -331,8 +338,8 @@ def consent_record(record: object, terms: object) -> Feedback:
     affirmed = _affirmed_excluded_use(record["consent"], set(USES) - _SCENARIO_COVERS)
     if affirmed:
         use, word = affirmed
-        return verdict(False, f"Your terms are right, but your consent text says {word!r} with nothing in that "
-                           "sentence that excludes it (such as 'not', 'never', 'excluded' or 'without' before it), "
+        return verdict(False, f"Your terms are right, but your consent text says {word!r} with nothing around it "
+                           "that excludes it (such as 'not', 'never', 'excluded', or 'without' before it), "
                            f"while your terms say {use!r} is not covered. If the text means to exclude it, say so "
                            "plainly.")
     # the guard last: everything above is judged here, whatever the guard refuses as well
