@@ -29,7 +29,7 @@ def _rebuild(record, *, identity_key="identity_seed", view_key="view_seed", size
         lambda p: (lambda image, _nuisance: image)(*faces.render_face(
             faces.identity_parameters(np.int64(p.provenance[4]["identity_seed"])),
             view_seed=np.int64(p.provenance[4]["view_seed"]), size=128, max_yaw=15)),
-        lambda p: _rebuild(p.provenance[4])[0].tolist(),  # a nested list instead of an array
+        lambda p: _rebuild(p.provenance[4])[0].copy(order="F"),  # another memory layout, same uint8 array
     ],
 )
 def test_right_answers_pass(people, make_answer, capsys):
@@ -48,6 +48,20 @@ def test_right_answers_pass(people, make_answer, capsys):
         (lambda p: _rebuild(p.provenance[4], identity_key="view_seed")[0], "view seed where the identity seed"),
         (lambda p: _rebuild(p.provenance[4])[0] / 255.0, "scaled to 0..1"),
         (lambda p: p.images[1], "differs from the original"),  # another person entirely
+        # reported: right values in another dtype got "Bit-for-bit identical", though the contract says uint8
+        (lambda p: _rebuild(p.provenance[4])[0].astype(np.float64), "dtype is float64: return the uint8 array"),
+        (lambda p: _rebuild(p.provenance[4])[0].astype(np.int64), "dtype is int64: return the uint8 array"),
+        (lambda p: _rebuild(p.provenance[4])[0].tolist(), "You returned a list: return the numpy array"),
+        # reported: a list [image, nuisance] crashed inside np.asarray
+        (lambda p: list(_rebuild(p.provenance[4])), "You returned a pair"),
+        # reported: each of these was told "Pass the same size="
+        (lambda p: _rebuild(p.provenance[4])[0].mean(axis=2).astype(np.uint8), "no colour channels"),
+        (lambda p: _rebuild(p.provenance[4])[0][None], "an extra leading axis of length 1"),
+        (lambda p: [_rebuild(p.provenance[4])[0]], "a list holding your image"),
+        (lambda p: np.dstack([_rebuild(p.provenance[4])[0], np.full((128, 128), 255, np.uint8)]), "alpha channel"),
+        (lambda p: _rebuild(p.provenance[4])[0].transpose(2, 0, 1), "channels first"),
+        (lambda p: _rebuild(p.provenance[4])[0][..., :2], "2 channels, where render_face gives 3"),
+        (lambda p: _rebuild(p.provenance[4])[0].ravel(), "return the image render_face gives"),
     ],
 )
 def test_typical_mistakes_get_their_own_hint(people, make_answer, hint, capsys):
@@ -175,6 +189,10 @@ def test_typical_consent_mistakes_are_named(record, terms, hint, capsys):
     "I object to face recognition of my photo in this course exercise. Delete it.",
     "No, I do not give permission for a face embedding of my photo in this course. Withdraw and delete it.",
     "I don’t consent to my photo being used in this course.",
+    # reported: "other" and "else" exempted these, though they refuse the embedding too
+    "I do not consent to a face embedding or anything else.",
+    "I do not agree to this or any other use of my photo.",
+    "I don't agree to it, nor to anything else.",
 ])
 def test_a_refusal_is_refused_by_the_check_itself(text):
     # built by hand: whether or not the consent guard also refuses negative consent, the check says why
@@ -210,10 +228,74 @@ def test_the_check_does_not_call_an_exclusion_a_refusal(text):
     " I will not be able to withdraw later.",
     " I waive the right to withdraw.",
     " This consent is irrevocable.",
+    # reported: these slipped past the screen
+    " Withdrawal is not possible after that.",
+    " There is no way to withdraw.",
+    " It is not possible to withdraw once the embedding exists.",
+    " Withdrawal will be impossible after the course.",
+    " This consent cannot be revoked.",
 ])
 def test_consent_without_a_way_out_is_refused(extra):
     feedback = check.consent_record(_own(GOOD_CONSENT + extra), RIGHT_TERMS)
     assert not feedback and "takes away the way out" in feedback.message
+
+
+@pytest.fixture
+def check_only(monkeypatch):
+    """The consent guard switched off, so that a test sees what the check itself judges: the guard's refusal rules
+    are course.provenance's, tested there, and may change without changing the check's own part."""
+    monkeypatch.setattr(provenance, "require_provenance", lambda record, what="": None)
+
+
+AGREES = ("I agree that this photo of me is used to compute a face embedding in the exercises of this course, and "
+          "for nothing else. ")
+WITHDRAW = "I can withdraw at any time by email; the photo and the embedding will then be deleted."
+
+
+@pytest.mark.parametrize("text", [
+    # reported: each of these was told to "say so plainly", though it does
+    AGREES + "I refuse any sale of the photo or the embedding. " + WITHDRAW,
+    AGREES + "Excluded: selling, publishing, sharing with police, class slides and model training. " + WITHDRAW,
+    AGREES + "It is used without selling or publishing it. " + WITHDRAW,
+    AGREES + "Selling and publishing are prohibited. " + WITHDRAW,
+    AGREES + "Selling it is forbidden, and so is showing it in class. " + WITHDRAW,
+    AGREES + "Selling it is not permitted. " + WITHDRAW,
+    "You may compute a face embedding of my photo for the course exercises; I refuse any sale of it. " + WITHDRAW,
+    AGREES + "It will not appear in class slides and will not be used to train a model. " + WITHDRAW,
+    AGREES + "Showing it in class and training a face recognition model are excluded. " + WITHDRAW,
+    AGREES + "It will never be shown to the class or used for training. " + WITHDRAW,
+    AGREES + "It will never be shared with anyone but the instructor, published, sold or used for training. "
+           + WITHDRAW,
+    AGREES + "It will not be sold or published, but it will be deleted when I withdraw. " + WITHDRAW,
+    # reported: withdrawal described as a condition is not a refusal (the guard's rules are the lead's, not these)
+    AGREES + "I can withdraw at any time by email. If I withdraw my consent, the photo and its embedding will be "
+             "deleted.",
+    AGREES + "I can withdraw at any time by email. When I withdraw, the photo and its embedding are deleted.",
+    AGREES + "I can withdraw at any time by email. Should I revoke my consent, the photo and its embedding will "
+             "be deleted.",
+])
+def test_right_consent_texts_in_other_words_pass_the_checks_own_screens(text, check_only, capsys):
+    feedback = check.consent_record(_own(text), RIGHT_TERMS)
+    assert feedback, feedback.message
+    assert capsys.readouterr().out.startswith("✅")
+
+
+@pytest.mark.parametrize("extra, word", [
+    # reported: slides and training were never screened, though the terms exclude them
+    (" The photo will be shown in class slides.", "shown in class"),
+    (" The matches may appear on the slides.", "slides"),
+    (" It will be used to train a face recognition model.", "used to train"),
+    (" It may be used for model training.", "model training"),
+    (" The embedding helps tune the recognition system.", "tune the recognition system"),
+    # "without" excludes what follows it, not what comes before
+    (" It may be shared with police without my name.", "police"),
+    # an affirming "but" ends what the "not" before it excludes
+    (" It will not be published, but the photo may appear on class slides.", "slides"),
+    (" It won't be sold, but it may be used to train a model.", "used to train"),
+])
+def test_a_text_affirming_slides_training_or_sharing_is_caught(extra, word, check_only):
+    feedback = check.consent_record(_own(GOOD_CONSENT + extra), RIGHT_TERMS)
+    assert not feedback and f"your consent text says {word!r}" in feedback.message
 
 
 def test_a_text_that_excludes_sharing_selling_and_publishing_passes():

@@ -116,12 +116,54 @@ def _raise(*_):
         (lambda g, ids, p: np.full(len(p), ids[0]), "agree with nearest-neighbour identification on"),
         (lambda g, ids, p: ((p[:, None] - g[None]) ** 2).sum(axis=2).min(axis=1), "agree with nearest-neighbour"),
         (np.array([12, 10, 14, 14]), "Pass the function itself"),
-        (_raise, "still raises NotImplementedError"),
+        (lambda g, ids, p: [ids[:1], ids[:2]], "Return one identity per probe"),  # ragged: no crash in np.asarray
     ],
 )
 def test_nearest_neighbour_ids_typical_mistakes(nn_case, identify, hint):
     feedback = check.nearest_neighbour_ids(identify, *nn_case)
     assert not feedback and hint in feedback.message
+
+
+def test_an_unfinished_stub_is_named_and_still_stops_the_cell(nn_case, capsys):
+    with pytest.raises(NotImplementedError):
+        check.nearest_neighbour_ids(_raise, *nn_case)
+    assert "The exercise is not done yet" in capsys.readouterr().out
+
+
+def _index_error(g, ids, p):
+    return ids[((p[:, None] - g[None]) ** 2).sum(axis=2).argmin(axis=1) + len(g)]
+
+
+def _value_error(g, ids, p):
+    return ids[np.linalg.norm(g - p, axis=1).argmin()]  # forgot the loop over probes: 5 gallery rows - 4 probes
+
+
+@pytest.mark.parametrize("identify, error", [(_index_error, "IndexError"), (_value_error, "ValueError")])
+def test_an_error_in_the_learners_function_is_named_not_a_traceback(nn_case, identify, error, capsys):
+    # reported: the check let the learner's exception through as a raw traceback
+    feedback = check.nearest_neighbour_ids(identify, *nn_case)
+    assert not feedback and f"Your function raised {error}" in feedback.message
+    assert capsys.readouterr().out.startswith("❌")
+
+
+def _with_the_notebooks_variables(nn_case):
+    """Functions as a learner may write them, reading the lesson's arrays (``nn_case``) instead of their arguments."""
+    gallery, gallery_ids, probes = nn_case
+    return [
+        (lambda g, ids, p: ids[((probes[:, None] - g[None]) ** 2).sum(axis=2).argmin(axis=1)],
+         "instead of its argument probe_vectors"),
+        (lambda g, ids, p: _nearest_ids(gallery, gallery_ids, p), "instead of its arguments gallery_vectors"),
+        (lambda g, ids, p: _nearest_ids(gallery, gallery_ids, probes), "instead of its argument probe_vectors"),
+    ]
+
+
+@pytest.mark.parametrize("number", range(3))
+def test_a_function_that_ignores_its_arguments_is_caught(nn_case, number):
+    # reported: a function that used the notebook's globals got ✅, since the check always passed the lesson's arrays
+    identify, hint = _with_the_notebooks_variables(nn_case)[number]
+    feedback = check.nearest_neighbour_ids(identify, *nn_case)
+    assert not feedback and hint in feedback.message
+    assert "Right on the lesson's gallery, but on a smaller call" in feedback.message
 
 
 def test_nearest_neighbour_ids_catches_positions_when_ids_equal_positions():

@@ -9,24 +9,67 @@ import numpy as np
 from . import Feedback, chosen_option, verdict
 
 
+def _as_image(answer: object, expected: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """A learner's answer to exercise 1 as a numpy array, or a message naming what it is instead."""
+    if answer is None:
+        return None, "Your function returned None: did you forget `return`?"
+    if isinstance(answer, (tuple, list)) and len(answer) == 2 and isinstance(answer[0], np.ndarray):
+        return None, "You returned a pair: render_face returns (image, nuisance). Take the first element."
+    if isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], np.ndarray):
+        return None, "You returned a list holding your image ([image]): return the image itself."
+    if isinstance(answer, list):
+        return None, (f"You returned a list: return the numpy array render_face gives ({expected.dtype}, shape "
+                      f"{expected.shape}), not a list made from it.")
+    if not isinstance(answer, np.ndarray):
+        return None, (f"Expected an image (a numpy array), got {type(answer).__name__}. "
+                      "render_face returns (image, nuisance): take the first element.")
+    return answer, None
+
+
+def _shape_problem(shape: tuple, expected: tuple) -> str | None:
+    """What the shape of a learner's image says about the mistake (None if it is the expected shape)."""
+    if shape == expected:
+        return None
+    height, width, channels = expected
+    size = f"{height} x {width}"
+    if shape == (height, width):
+        return (f"Your image is {shape}: one grey value per pixel, no colour channels. Return the colour image "
+                f"render_face gives, {expected} (red, green, blue).")
+    if len(shape) == 4 and shape[0] == 1 and shape[1:] == expected:
+        return (f"Your image is {shape}: an extra leading axis of length 1 (an image wrapped in a list or a "
+                f"batch, such as [image]). Return the image itself, {expected}.")
+    if shape == (height, width, 4):
+        return (f"Your image is {shape}: it has a fourth, alpha channel (RGBA). Return the RGB image "
+                f"render_face gives, {expected}.")
+    if shape == (channels, height, width):
+        return (f"Your image is {shape}: channels first. Return it as render_face gives it, {expected} "
+                "(channels last).")
+    if len(shape) == 3 and shape[:2] == (height, width):
+        return f"Your image is {shape}: {shape[2]} channels, where render_face gives {channels}: {expected}."
+    if len(shape) == 3 and shape[2] == channels:
+        return (f"Your image is {shape}, the original is {expected} ({size} pixels). "
+                "Pass the same size= as the data set was made with.")
+    return f"Your image is {shape}, the original is {expected}: return the image render_face gives."
+
+
 def rerendered_image(answer: object, index: int, people) -> Feedback:
-    """Lesson 00: did the student re-create image ``index`` of ``people`` from its provenance alone?"""
+    """Lesson 00: did the student re-create image ``index`` of ``people`` from its provenance alone?
+
+    Right means the very array render_face gives: same shape, dtype uint8, same values. A copy with the right
+    values in another dtype is told so, as is each typical slip (a pair, a list, the wrong shape or seed)."""
     from .. import faces
 
     expected = people.images[index]
     record = people.provenance[index]
-    if answer is None:
-        return verdict(False, "Your function returned None: did you forget `return`?")
-    if isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], np.ndarray):
-        return verdict(False, "You returned a pair: render_face returns (image, nuisance). Take the first element.")
-    if isinstance(answer, list):
-        answer = np.asarray(answer)
-    if not isinstance(answer, np.ndarray):
-        return verdict(False, f"Expected an image (a numpy array), got {type(answer).__name__}. "
-                           "render_face returns (image, nuisance): take the first element.")
-    if answer.shape != expected.shape:
-        return verdict(False, f"Your image is {answer.shape}, the original is {expected.shape}. "
-                           "Pass the same size= as the data set was made with.")
+    answer, problem = _as_image(answer, expected)
+    if problem:
+        return verdict(False, problem)
+    problem = _shape_problem(answer.shape, expected.shape)
+    if problem:
+        return verdict(False, problem)
+    if answer.dtype != expected.dtype and np.array_equal(answer, expected):
+        return verdict(False, f"The values are right, but the dtype is {answer.dtype}: return the {expected.dtype} "
+                           "array render_face gives, without converting it.")
     if np.array_equal(answer, expected):
         return verdict(True, "Bit-for-bit identical: the provenance record alone was enough to rebuild the face.")
     if answer.dtype.kind == "f" and np.allclose(answer * 255, expected, atol=0.5):
@@ -92,28 +135,55 @@ _WHY_ON_WITHDRAWAL = {
 _REFUSAL = re.compile(r"\b(i\s+(do\s+not|don't|dont|will\s+not|won't)\s+"
                       r"(agree|consent|give\s+(my\s+)?(consent|permission)|allow|permit)"
                       r"|i\s+(refuse|object|disagree|withhold|decline)|no\s+consent)\b")
-#: ... unless it only excludes other uses ("I do not agree to any other use"), which good consent texts do.
+#: ... unless it only excludes other uses ("I do not agree to any other use"), which good consent texts do ...
 _EXCEPTION = re.compile(r"\b(other|else|except|beyond|further|outside|besides|apart\s+from|but)\b")
+#: ... and not when it refuses something AND everything else ("to a face embedding or anything else").
+_AND_EVERYTHING_ELSE = re.compile(r"\b(or|and|nor)\s+(\w+\s+){0,2}?(other|else)\b")
 #: A positive statement of agreement, not negated.
 _AGREES = re.compile(r"(?<!not )(?<!n't )\b(i\s+agree|i\s+consent|i\s+give\s+(my\s+)?(consent|permission)|i\s+allow"
                      r"|i\s+permit|i\s+am\s+happy|i'm\s+happy)\b")
+_WITHDRAW = r"(withdraw|withdrawn|revoke|revoked|take\s+(it|this|my\s+consent)\s+back)"
 #: Wording that takes the way out away: no withdrawal, waived rights, irrevocable consent.
-_NO_WAY_OUT = re.compile(r"\b(cannot|can't|can\s+not|can\s+never|may\s+not|may\s+never|will\s+not|won't|will\s+never)"
-                         r"\s+(ever\s+)?(be\s+able\s+to\s+|be\s+)?withdra(w|wn)\b|\bwaive[sd]?\b|\birrevocabl[ey]\b")
+_NO_WAY_OUT = re.compile(
+    r"\b(cannot|can't|can\s+not|can\s+never|may\s+not|may\s+never|will\s+not|won't|will\s+never)"
+    rf"\s+(ever\s+)?(be\s+able\s+to\s+|be\s+)?{_WITHDRAW}\b"
+    r"|\b(withdrawal|withdrawing|revocation|revoking)\s+(is|will\s+be|would\s+be)\s+(not|never|no\s+longer)\s+"
+    r"(possible|allowed|permitted|accepted)\b"
+    r"|\b(withdrawal|withdrawing|revocation|revoking)\s+(is|will\s+be|would\s+be)\s+impossible\b"
+    rf"|\b(not|never|no\s+longer)\s+(be\s+)?possible\s+to\s+{_WITHDRAW}\b|\bimpossible\s+to\s+{_WITHDRAW}\b"
+    rf"|\bno\s+(way|option|right|possibility|means)\s+(to|of)\s+({_WITHDRAW}|withdrawing|revoking|withdrawal)\b"
+    r"|\bwaive[sd]?\b|\birrevocabl[ey]\b")
 #: Uses a text can affirm by mistake, and words that name them unambiguously.
 _AFFIRMED_USE = {
+    USES[1]: re.compile(r"\b(slides?|(show|shows|shown|showing|presented|presenting|display|displays|displayed"
+                        r"|displaying|projected|projecting)\s+((it|them|the\s+photo|my\s+photo|the\s+"
+                        r"matches)\s+)?(in|to|during)\s+(the\s+)?(class|classes|lectures?|seminars?))\b"),
     USES[2]: re.compile(r"\b(police|law\s+enforcement|third[-\s]+part(y|ies)|compan(y|ies)|shared?\s+(it\s+|them\s+)?"
                         r"with\s+(others|anyone|everyone|the\s+public))\b"),
     USES[3]: re.compile(r"\b(sell|sells|selling|sold|sale|licen[cs]e[ds]?|licen[cs]ing)\b"),
+    USES[4]: re.compile(r"\b(train|trains|trained|training|tune|tunes|tuned|tuning|fine[-\s]?tun(e|es|ed|ing))\s+"
+                        r"(\w+\s+){0,4}?(models?|networks?|classifiers?|algorithms?|ai|systems?)\b"
+                        r"|\b(model|network|classifier|algorithm|ai)\s+(training|tuning)\b"
+                        r"|\bused\s+(to\s+(train|tune)|for\s+training)\b(?!\s+(courses?|exercises?|sessions?|class))"),
     USES[5]: re.compile(r"\b(publish|published|publishing|posted\s+online)\b"),
 }
-#: A sentence with one of these words may be excluding the use it names ("it will never be sold"); weaker words
-#: ("only", "without") are left out on purpose: "sold only to police" affirms the sale.
-_NEGATION = re.compile(r"\b(not|never|no|nor|neither|nobody|nothing|none)\b|n't\b")
+#: A sentence with one of these words may be excluding the use it names ("it will never be sold", "I refuse any
+#: sale", "excluded: selling"); "only" is not one of them: "sold only to police" affirms the sale.
+_NEGATION = re.compile(r"\b(not|never|no|nor|neither|nobody|nothing|none|refuse[sd]?|refusing|exclud\w*|prohibit\w*"
+                       r"|forbid\w*)\b|n't\b")
+#: "without" excludes only what follows it: "without selling it" excludes the sale, "shared with police without
+#: my name" does not exclude the police.
+_WITHOUT = re.compile(r"\bwithout\b")
+#: "but" followed by an affirmation ends what a negation before it excludes: "it will not be published, but it may
+#: be shown in class" affirms the class. A "but" without one ("never shared with anyone but the instructor,
+#: published or sold") is left alone: there the negation still reaches the words after it.
+_BUT_AFFIRMS = re.compile(r"\bbut\s+(?=(?:(?:it|they|this|that|the\s+\w+|my\s+\w+|its\s+\w+)\s+)?"
+                          r"(?:may|might|can|could|will|would|shall|is|are)\b)")
 
 RUBRIC = (
     "Judge your consent text yourself. The check only screened it for a refusal, a removed way out, and an "
-    "excluded use named without 'not'; whether it is a good consent text is for you to judge. Does it:\n"
+    "excluded use named with no word that excludes it; whether it is a good consent text is for you to judge. "
+    "Does it:\n"
     "  1. say plainly that the person agrees (it is not a refusal or a question)?\n"
     "  2. name what is done with the face: a face embedding (biometric data) is computed from the photo?\n"
     "  3. limit the purpose to this course's exercises?\n"
@@ -130,13 +200,34 @@ MODEL_ANSWER = (
 )
 
 
+def _excluded_use_named(text: str) -> tuple[str, re.Match] | None:
+    """The first use of USES that ``text`` names in words a consent text can affirm by mistake, or None."""
+    for use, words in _AFFIRMED_USE.items():
+        found = words.search(text)
+        if found:
+            return use, found
+    return None
+
+
+def _only_excludes(refused: str) -> bool:
+    """Whether what a refusal refuses (the rest of its sentence) is only uses outside the consent.
+
+    "I refuse any sale", "I do not agree to any other use" exclude uses, as good consent texts do; "I do not
+    consent to a face embedding or anything else" refuses the use itself as well."""
+    if _excluded_use_named(refused):
+        return True
+    if _AND_EVERYTHING_ELSE.search(refused):
+        return False
+    return bool(_EXCEPTION.search(refused))
+
+
 def _text_problem(text: str) -> str | None:
     """What a machine can say for sure is wrong with a consent text, or None; the rest is for the rubric."""
     lowered = " ".join(text.casefold().replace("’", "'").split())
     refusal = _REFUSAL.search(lowered)
     if refusal and not _AGREES.search(lowered):
-        sentence_rest = re.split(r"[.;!?]", lowered[refusal.end():], maxsplit=1)[0]
-        if not _EXCEPTION.search(sentence_rest):
+        refused = re.split(r"[.;!?]", lowered[refusal.end():], maxsplit=1)[0]
+        if not _only_excludes(refused):
             return (f"The consent text reads as a refusal ({refusal.group(0)!r}): a record of consent must say what "
                     "the person agrees to.")
     way_out = _NO_WAY_OUT.search(lowered)
@@ -147,14 +238,17 @@ def _text_problem(text: str) -> str | None:
 
 
 def _affirmed_excluded_use(text: str, not_covered: set[str]) -> tuple[str, str] | None:
-    """A use the terms exclude but a sentence of the text affirms (names it with no negation), or None."""
-    for sentence in re.split(r"[.;!?]", " ".join(text.casefold().replace("’", "'").split())):
-        if _NEGATION.search(sentence):
+    """A use the terms exclude but the text affirms (names it with nothing excluding it in its sentence, or in its
+    part of a sentence after an affirming "but"), or None."""
+    lowered = " ".join(text.casefold().replace("’", "'").split())
+    for part in (part for sentence in re.split(r"[.;!?]", lowered) for part in _BUT_AFFIRMS.split(sentence)):
+        if not part or _NEGATION.search(part):
             continue
+        without = _WITHOUT.search(part)
         for use, words in _AFFIRMED_USE.items():
-            found = words.search(sentence)
-            if use in not_covered and found:
-                return use, found.group(0)
+            for found in words.finditer(part):
+                if use in not_covered and not (without and found.start() > without.start()):
+                    return use, found.group(0)
     return None
 
 
@@ -244,9 +338,10 @@ def consent_record(record: object, terms: object) -> Feedback:
     affirmed = _affirmed_excluded_use(record["consent"], set(USES) - _SCENARIO_COVERS)
     if affirmed:
         use, word = affirmed
-        return verdict(False, f"Your terms are right, but your consent text says {word!r} with no 'not' or 'never' "
-                           f"in that sentence, while your terms say {use!r} is not covered. If the text means to "
-                           "exclude it, say so plainly.")
+        return verdict(False, f"Your terms are right, but your consent text says {word!r} with nothing around it "
+                           "that excludes it (such as 'not', 'never', 'excluded', or 'without' before it), "
+                           f"while your terms say {use!r} is not covered. If the text means to exclude it, say so "
+                           "plainly.")
     # the guard last: everything above is judged here, whatever the guard refuses as well
     try:
         require_provenance(record, what="your record")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Feedback, chosen_option, verdict
+from . import Feedback, chosen_option, not_done, verdict
 
 
 def _nearest_up_to_ties(answer: np.ndarray, gallery_ids: np.ndarray, distances: np.ndarray) -> bool:
@@ -19,40 +19,94 @@ def _nearest_up_to_ties(answer: np.ndarray, gallery_ids: np.ndarray, distances: 
     return True
 
 
+def _cases(gallery: np.ndarray, gallery_ids: np.ndarray, probes: np.ndarray):
+    """The three calls of exercise 2, as (where, gallery rows, probe rows); ``where`` is None for the lesson's own.
+
+    The reversed gallery tells identities from positions (in the lesson identity k sits at position k). The
+    third call, with fewer probes in reverse order and without the identity nearest to its first probe, tells a
+    function that uses its arguments from one that reads the notebook's variables."""
+    all_rows = np.arange(len(gallery))
+    cases = [(None, all_rows, np.arange(len(probes))),
+             ("the same gallery in reverse order", all_rows[::-1], np.arange(len(probes)))]
+    probe_rows = np.arange(len(probes))[::-1][:max(1, len(probes) - 1)]
+    first = probes[probe_rows[0]]
+    nearest_identity = gallery_ids[((gallery - first) ** 2).sum(axis=1).argmin()]
+    kept = all_rows[gallery_ids != nearest_identity]
+    if len(kept) == 0:  # a gallery of one identity: keep it whole, the probes still change
+        kept = all_rows
+    dropped = "" if len(kept) == len(gallery) else f" without identity {nearest_identity}"
+    cases.append((f"a smaller call ({len(probe_rows)} of the {len(probes)} probes, in reverse order, and a gallery of "
+                  f"{len(kept)} faces{dropped})", kept, probe_rows))
+    return cases
+
+
+def _arguments_ignored(answer: np.ndarray, probes: np.ndarray, g_ids: np.ndarray, p: np.ndarray) -> str | None:
+    """What says that an answer on the smaller call came from the notebook's variables, not the arguments."""
+    if answer.ndim == 1 and len(answer) == len(probes) != len(p):
+        return (f"it returned {len(answer)} identities for {len(p)} probes, as many as the lesson has. Does your "
+                "function read the notebook's variables instead of its argument probe_vectors?")
+    if answer.ndim == 1 and len(answer) == len(p) and not np.isin(answer, g_ids).all():
+        missing = sorted(set(answer[~np.isin(answer, g_ids)].tolist()))
+        return (f"it returned identity {missing[0]}, which is not among the gallery_ids it was given. Does your "
+                "function read the notebook's variables instead of its arguments gallery_vectors and gallery_ids?")
+    return None
+
+
+def _mistake(answer: np.ndarray, g: np.ndarray, g_ids: np.ndarray, p: np.ndarray) -> str | None:
+    """What is wrong with one answer of exercise 2 on one call, as an array (None if it is right)."""
+    distances = ((p[:, None, :] - g[None, :, :]) ** 2).sum(axis=2)
+    expected = g_ids[distances.argmin(axis=1)]
+    if answer.shape != expected.shape:
+        return (f"Expected one identity per probe ({len(expected)} values), got shape {answer.shape}. "
+                "For each probe (a row of distances), take the closest gallery face.")
+    if np.array_equal(answer, expected) or _nearest_up_to_ties(answer, g_ids, distances):
+        return None
+    if np.array_equal(answer, distances.argmin(axis=1)):
+        return ("You returned positions in the gallery, not identities: look them up in gallery_ids. "
+                "(With the gallery in reverse order, position and identity no longer coincide.)")
+    if np.array_equal(answer, g_ids[distances.argmax(axis=1)]):
+        return "You picked the *farthest* gallery face: the nearest has the smallest distance (argmin)."
+    agree = float(np.mean(answer == expected))
+    return (f"Your predictions agree with nearest-neighbour identification on {agree:.0%} of probes. "
+            "Compare every probe with every gallery face (Euclidean distance) and take the closest.")
+
+
 def nearest_neighbour_ids(identify, gallery: np.ndarray, gallery_ids: np.ndarray, probes: np.ndarray) -> Feedback:
     """Lesson 01: does the student's ``identify(gallery, gallery_ids, probes)`` return each probe's nearest identity?
 
-    It is called twice: on the lesson's gallery and on the same gallery in reverse order. In the
-    lesson the identities happen to equal the gallery positions (0, 1, 2, ...), so only the
-    reversed gallery tells "returned identities" from "returned positions"."""
+    It is called three times (see :func:`_cases`): on the lesson's gallery, on the same gallery in reverse
+    order, and on fewer probes and fewer gallery faces, so only a function that returns identities and uses
+    its arguments passes. An error raised by the learner's function is named, not shown as a traceback; an
+    unfinished stub (NotImplementedError) is said to be one and re-raised, so the learner's cell stops."""
     if not callable(identify):
         return verdict(False, f"Pass the function itself (identify, without brackets), not {type(identify).__name__}.")
-    reverse = np.arange(len(gallery))[::-1]
-    for rows in (np.arange(len(gallery)), reverse):
-        g, g_ids = gallery[rows], gallery_ids[rows]
-        distances = ((probes[:, None, :] - g[None, :, :]) ** 2).sum(axis=2)
-        expected = g_ids[distances.argmin(axis=1)]
+    gallery_ids = np.asarray(gallery_ids)
+    for where, gallery_rows, probe_rows in _cases(gallery, gallery_ids, probes):
+        g, g_ids, p = gallery[gallery_rows], gallery_ids[gallery_rows], probes[probe_rows]
         try:
-            answer = identify(g, g_ids, probes)
+            answer = identify(g.copy(), g_ids.copy(), p.copy())
         except NotImplementedError:
-            return verdict(False, "identify still raises NotImplementedError: replace the stub with your code.")
+            not_done()
+            raise
+        except Exception as error:  # the learner's code failed: say how, don't crash the check
+            called = "" if where is None else f" (called with {where})"
+            return verdict(False, f"Your function raised {type(error).__name__}{called}: {str(error).strip()}. "
+                                  "It receives gallery_vectors (one row per gallery face), gallery_ids (one identity "
+                                  "per row) and probe_vectors (one row per probe), all numpy arrays.")
         if answer is None:
             return verdict(False, "Your function returned None: did you forget `return`?")
-        answer = np.asarray(answer)
-        if answer.shape != expected.shape:
-            return verdict(False, f"Expected one identity per probe ({len(expected)} values), got shape {answer.shape}. "
-                               "For each probe (a row of distances), take the closest gallery face.")
-        if np.array_equal(answer, expected) or _nearest_up_to_ties(answer, g_ids, distances):
-            continue
-        if np.array_equal(answer, distances.argmin(axis=1)):
-            return verdict(False, "You returned positions in the gallery, not identities: look them up in gallery_ids. "
-                               "(With the gallery in reverse order, position and identity no longer coincide.)")
-        if np.array_equal(answer, g_ids[distances.argmax(axis=1)]):
-            return verdict(False, "You picked the *farthest* gallery face: the nearest has the smallest distance (argmin).")
-        agree = float(np.mean(answer == expected))
-        return verdict(False, f"Your predictions agree with nearest-neighbour identification on {agree:.0%} of probes. "
-                           "Compare every probe with every gallery face (Euclidean distance) and take the closest.")
-    return verdict(True, "Each probe gets the identity of its nearest enrolled face, whatever order the gallery is in.")
+        try:
+            values = np.asarray(answer)
+        except ValueError:
+            return verdict(False, "Return one identity per probe, as a 1-D array or a list of numbers, "
+                                  f"not {type(answer).__name__} of items of different shapes.")
+        mistake = ((None if where is None else _arguments_ignored(values, probes, g_ids, p))
+                   or _mistake(values, g, g_ids, p))
+        if mistake:
+            return verdict(False, mistake if where is None else f"Right on the lesson's gallery, but on {where}: "
+                                                              + mistake[0].lower() + mistake[1:])
+    return verdict(True, "Each probe gets the identity of its nearest enrolled face, whatever order the gallery is "
+                      "in, and on a smaller gallery with fewer probes too.")
 
 
 #: Where a face data set's photos can come from; exercise 1 picks LFW's.
