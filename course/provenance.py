@@ -117,7 +117,8 @@ _CONDITIONAL = re.compile(r"\b(if|when|whenever|once|after|should|unless|until|i
 _FACE_USE = re.compile(r"face|facial|biometric|embedding|faceprint")
 #: ...unless it only limits the scope ("I do not agree to any other use").
 _SCOPE_LIMIT = re.compile(
-    r"\b(other|else|beyond|outside|except|further|additional|commercial|shar(e|ed|ing)|sell|publish)")
+    r"\b(other|else|beyond|outside|except|further|additional|commercial|shar(e|ed|ing)|sell|sale|sold|publish|"
+    r"police|third[- ]part|advertis|train)")
 
 
 def _clause_after(text: str, match: re.Match) -> str:

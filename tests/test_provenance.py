@@ -117,6 +117,9 @@ def test_a_consent_that_refuses_is_refused(consent):
     GOOD + " If I withdraw my consent, the photo and its embedding will be deleted.",
     GOOD + " When I withdraw, the face embedding is deleted too.",
     GOOD + " Should I revoke this consent, my face embedding will be erased.",
+    # refusing one excluded use is part of the agreement
+    GOOD + " I refuse any sale of the photo or the embedding.",
+    GOOD + " I do not allow my face embedding to be shared with police or used to train a model.",
 ])
 def test_a_consent_written_in_other_words_passes(consent):
     assert provenance.require_provenance(_own(consent))
