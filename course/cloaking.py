@@ -178,7 +178,7 @@ def find_cloak(image: np.ndarray, provenance: dict, enrolled: np.ndarray, *, bud
     oracle = ChipOracle(image, provenance)
     rng = np.random.default_rng(seed)
     start_distance = float(np.linalg.norm(oracle(image) - enrolled))
-    signs = rng.choice(np.array([-1, 1], np.int8), size=(grid, grid, 3))
+    signs = _starting_signs(seed, grid, rng)
     best = float(np.linalg.norm(oracle(perturb(image, signs, budget)) - enrolled))
     top, bottom, left, right = oracle.face_cells(grid, image.shape[0])
     span = min(bottom - top, right - left)
@@ -195,6 +195,12 @@ def find_cloak(image: np.ndarray, provenance: dict, enrolled: np.ndarray, *, bud
     record = {"method": METHOD, "budget": budget, "grid": grid, "signs": encode_signs(signs), "seed": int(seed),
               "queries": oracle.queries, "goal": goal}
     return Cloak(signs, record, start_distance, best, oracle.queries, time.perf_counter() - start)
+
+
+def _starting_signs(seed: int, grid: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The search's first pattern: random signs, the first draw of its seeded generator."""
+    rng = np.random.default_rng(seed) if rng is None else rng
+    return rng.choice(np.array([-1, 1], np.int8), size=(grid, grid, 3))
 
 
 def cloaked_provenance(provenance: dict, cloak: dict) -> dict:
@@ -251,6 +257,7 @@ class PersonResult:
     detector: str  # which detector found the cloaked face: "hog", "cnn" (HOG missed it) or "none"
     before: float  # distance of the clean photo to the enrolled embedding
     after: float  # ... of the cloaked photo
+    random_pattern: float  # ... of the photo with the search's random starting pattern (no search: noise alone)
     after_blur: float  # ... of the cloaked photo, chip blurred before embedding
     after_jpeg: float  # ... of the cloaked photo, chip re-encoded as JPEG
     clean_blur: float  # ... of the clean photo, chip blurred (the defender's cost)
@@ -278,6 +285,7 @@ class CloakStudy:
         lines = [f"{len(self.people)} synthetic people, budget {self.budget}/255, threshold {t:.2f}",
                  f"match rate, clean photo:                        {self.match_rate('before'):.0%}",
                  f"match rate, cloaked photo:                      {self.match_rate('after'):.0%}",
+                 f"match rate, random pattern, same budget:        {self.match_rate('random_pattern'):.0%}",
                  f"match rate, cloaked photo, chip blurred:        {self.match_rate('after_blur'):.0%}",
                  f"match rate, cloaked photo, chip JPEG q75:       {self.match_rate('after_jpeg'):.0%}",
                  f"match rate, clean photo, chip blurred:          {self.match_rate('clean_blur'):.0%}"]
@@ -288,8 +296,10 @@ class CloakStudy:
                      f"{np.median([x.after for x in p]):.3f}")
         lines.append(f"SSIM median {np.median([x.ssim for x in p]):.3f} (min {min(x.ssim for x in p):.3f}); "
                      f"L-inf {max(x.linf for x in p)}; L2 median {np.median([x.l2 for x in p]):.0f}")
-        lines.append(f"queries median {np.median([x.queries for x in p]):.0f} (max {max(x.queries for x in p)}); "
-                     f"seconds per person median {np.median([x.seconds for x in p]):.2f}")
+        seconds = [x.seconds for x in p if not math.isnan(x.seconds)]
+        lines.append(f"queries median {np.median([x.queries for x in p]):.0f} (max {max(x.queries for x in p)})"
+                     + (f"; search seconds per person median {np.median(seconds):.2f}" if seconds else
+                        " (cloaks rebuilt from their records, not searched)"))
         return "\n".join(lines)
 
 
@@ -328,11 +338,14 @@ def cloak_study(n_people: int = 5, *, budget: int = 8, grid: int = 32, max_queri
             entries.append(dict(entry))
             cloaked_record = cloaked_provenance(record, entry)
             cloaked = apply_cloak(photo, entry)
-            results.append(_judge(photo, record, cloaked, cloaked_record, enrolled, seconds))
+            noise_entry = {**entry, "signs": encode_signs(_starting_signs(entry["seed"], entry["grid"])), "queries": 1}
+            noise_face, _ = _find_face(apply_cloak(photo, noise_entry), cloaked_provenance(record, noise_entry))
+            noise_distance = math.inf if noise_face is None else float(np.linalg.norm(noise_face.vector - enrolled))
+            results.append(_judge(photo, record, cloaked, cloaked_record, enrolled, seconds, noise_distance))
     return CloakStudy(results, threshold, int(entries[0]["budget"]), entries)
 
 
-def _judge(photo, record, cloaked, cloaked_record, enrolled, seconds) -> PersonResult:
+def _judge(photo, record, cloaked, cloaked_record, enrolled, seconds, noise_distance) -> PersonResult:
     """Distances of the clean and the cloaked photo to the enrolled embedding, plain and preprocessed."""
     from . import embed
 
@@ -348,7 +361,7 @@ def _judge(photo, record, cloaked, cloaked_record, enrolled, seconds) -> PersonR
     change = cloaked.astype(np.int16) - photo
     return PersonResult(
         identity_seed=int(record["identity_seed"]), detector=found_by["cloaked"],
-        before=distances["clean"][0], after=distances["cloaked"][0],
+        before=distances["clean"][0], after=distances["cloaked"][0], random_pattern=noise_distance,
         after_blur=distances["cloaked"][1], after_jpeg=distances["cloaked"][2], clean_blur=distances["clean"][1],
         ssim=ssim(photo, cloaked), linf=int(np.abs(change).max()), l2=float(np.linalg.norm(change)),
         queries=int(cloaked_record["cloak"]["queries"]), seconds=seconds)

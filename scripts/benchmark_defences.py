@@ -113,7 +113,7 @@ def cloaking_figures(n_people: int, max_queries: int, budgets: list[int], write:
         print(f"\nbudget {budget}/255, at most {max_queries} queries per photo:")
         print(study.table())
         for p in study.people:
-            print(f"  id seed {p.identity_seed:>10}: {p.before:.3f} -> {p.after:.3f} (blur {p.after_blur:.3f}, "
+            print(f"  id seed {p.identity_seed:>10}: {p.before:.3f} -> {p.after:.3f} (random {p.random_pattern:.3f}, blur {p.after_blur:.3f}, "
                   f"JPEG {p.after_jpeg:.3f}); SSIM {p.ssim:.3f}; {p.queries} queries, {p.seconds:.1f} s")
         if write and budget == budgets[0]:
             cloaking.save_cloaks(study, write, seed=0, size=256,
@@ -123,6 +123,8 @@ def cloaking_figures(n_people: int, max_queries: int, budgets: list[int], write:
             print(f"saved the cloaks to {write}")
     saved = cloaking.load_cloaks(write) if write else None
     if saved:
+        study = cloaking.cloak_study(len(saved["cloaks"]), saved=saved["cloaks"], seed=saved["seed"])
+        print(f"\nthe saved cloaks, rebuilt from their records and judged again:\n{study.table()}")
         seconds = _median_seconds(lambda: cloaking.cloak_study(5, saved=saved["cloaks"], seed=saved["seed"]), 3)
         print(f"\nlesson-sized run (5 saved cloaks rebuilt, verified and judged): median {seconds:.1f} s of 3")
 
