@@ -6,7 +6,8 @@ no other. So a synthetic record is checked by rendering what it describes and co
 pixels. A record borrowed from another image, or made up for a real photo, renders a
 different image and is refused. Two ways the course itself serves its renders are
 known and checked as such: the scrape lab's JPEG photos (one portrait, or several
-side by side) and a re-render at another size. Crops, resized copies and other edits
+side by side) and a re-render at another size. A cloaked render (:mod:`course.cloaking`)
+is checked by re-rendering and re-applying the cloak its record holds. Crops, resized copies and other edits
 of a render cannot be verified and are refused: embed the render itself.
 
 A verified (image, record) pair is remembered (keyed by a hash of both), so the
@@ -68,6 +69,8 @@ def expected_image(record: dict, reference: np.ndarray, *, what: str = "image") 
         )
     height, width = reference.shape[:2]
     if _from_scrape_lab(record):
+        if "cloak" in record:
+            raise ProvenanceError(f"{what}: only a course render can carry a cloak, not a scrape-lab photo.")
         return _scrape_lab_photo(record, height, width, what)
     if width != height:
         raise ProvenanceError(f"{what}: a synthetic render is square, this image is {width} x {height}: "
@@ -77,9 +80,21 @@ def expected_image(record: dict, reference: np.ndarray, *, what: str = "image") 
     image = None
     for max_yaw in _max_yaw_candidates(record, view_seed):
         image, _ = faces.render_face(identity, view_seed=view_seed, size=height, max_yaw=max_yaw)
+        if "cloak" in record:
+            image = _cloaked(image, record["cloak"], what)
         if np.array_equal(image, reference):
             break
     return image
+
+
+def _cloaked(image: np.ndarray, cloak: object, what: str) -> np.ndarray:
+    """The render with the cloak its record describes (course.cloaking), or a ProvenanceError."""
+    from .cloaking import apply_cloak
+
+    try:
+        return apply_cloak(image, cloak)
+    except ValueError as exc:
+        raise ProvenanceError(f"{what}: its record's cloak cannot be rebuilt: {exc}") from None
 
 
 def _identity(record: dict, what: str) -> np.ndarray:

@@ -268,3 +268,61 @@ def test_every_entry_point_that_touches_a_face_is_guarded(people, name):
                             (_own("I do not consent to face recognition."), "refuses")]:
         with pytest.raises(ProvenanceError, match=message):
             _entry_points(image, record)[name]()
+
+
+# --------------------------------------------------------------------------- cloaked synthetic photos
+
+
+@pytest.fixture(scope="module")
+def cloaked_render():
+    """A small render, a cloak pattern for it, and the cloaked photo with its record."""
+    from course import cloaking, faces
+
+    rendered = faces.synthetic_faces(1, 1, seed=3, size=64)
+    signs = np.random.default_rng(0).choice(np.array([-1, 1], np.int8), size=(16, 16, 3))
+    entry = {"method": cloaking.METHOD, "budget": 8, "grid": 16, "signs": cloaking.encode_signs(signs),
+             "seed": 0, "queries": 1, "goal": 0.45}
+    cloaked = cloaking.perturb(rendered.images[0], signs, 8)
+    return rendered.images[0], cloaked, cloaking.cloaked_provenance(rendered.provenance[0], entry)
+
+
+def test_a_cloaked_render_passes_the_guard(cloaked_render):
+    clean, cloaked, record = cloaked_render
+    assert not np.array_equal(clean, cloaked)
+    assert provenance.require_provenance(record, image=cloaked) is record
+
+
+def _forged(record, **changes):
+    return {**record, "cloak": {**record["cloak"], **changes}}
+
+
+def _flip_first_bit(signs: str) -> str:
+    return f"{int(signs[:2], 16) ^ 0x80:02x}" + signs[2:]
+
+
+@pytest.mark.parametrize("forge, message", [
+    (lambda r: _forged(r, signs=_flip_first_bit(r["cloak"]["signs"])), "does not re-render"),
+    (lambda r: _forged(r, budget=4), "does not re-render"),
+    (lambda r: _forged(r, budget=200), "cannot be rebuilt: the cloak's budget"),
+    (lambda r: _forged(r, grid=15), "cannot be rebuilt: the cloak's grid"),
+    (lambda r: _forged(r, signs="zz"), "cannot be rebuilt: the cloak's signs"),
+    (lambda r: _forged(r, signs=r["cloak"]["signs"][:-2]), "cannot be rebuilt: the cloak's signs hold"),
+    (lambda r: _forged(r, method="photoshop"), "cannot be rebuilt: unknown cloak method"),
+    (lambda r: {**r, "cloak": "trust me"}, "cannot be rebuilt: a cloak record is a dict"),
+    (lambda r: {k: v for k, v in r.items() if k != "cloak"}, "does not re-render"),
+    (lambda r: {**r, "view_seed": r["view_seed"] + 1}, "does not re-render"),
+])
+def test_a_forged_cloak_record_is_refused(cloaked_render, forge, message):
+    _, cloaked, record = cloaked_render
+    with pytest.raises(ProvenanceError, match=message):
+        provenance.require_provenance(forge(record), image=cloaked)
+
+
+def test_a_cloak_record_does_not_cover_further_edits(cloaked_render):
+    clean, cloaked, record = cloaked_render
+    edited = cloaked.copy()
+    edited[10, 10, 0] ^= 1
+    with pytest.raises(ProvenanceError, match="does not re-render"):
+        provenance.require_provenance(record, image=edited)
+    with pytest.raises(ProvenanceError, match="does not re-render"):
+        provenance.require_provenance(record, image=clean)
