@@ -67,3 +67,11 @@ def test_lesson_benchmark_counts_the_memory_of_child_processes():
     finally:
         child.kill()
         child.wait()
+
+
+def test_defences_benchmark_prints_every_cloaking_figure():
+    out = run_script("benchmark_defences.py", "--part", "cloak", "--people", "1", "--queries", "3", "--budget", "8",
+                     "--repeats", "1")
+    for label in ["match rate, clean photo", "match rate, cloaked photo", "match rate, random pattern",
+                  "chip blurred", "chip JPEG", "SSIM median", "queries median"]:
+        assert re.search(rf"^{label}.*\d", out, re.MULTILINE), f"no figure for {label!r}:\n{out}"
