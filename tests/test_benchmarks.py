@@ -73,5 +73,6 @@ def test_defences_benchmark_prints_every_cloaking_figure():
     out = run_script("benchmark_defences.py", "--part", "cloak", "--people", "1", "--queries", "3", "--budget", "8",
                      "--repeats", "1")
     for label in ["match rate, clean photo", "match rate, cloaked photo", "match rate, random pattern",
-                  "chip blurred", "chip JPEG", "SSIM median", "queries median"]:
+                  "match rate, cloaked photo, chip blurred", "match rate, cloaked photo, chip JPEG", "SSIM median",
+                  "queries median"]:
         assert re.search(rf"^{label}.*\d", out, re.MULTILINE), f"no figure for {label!r}:\n{out}"
