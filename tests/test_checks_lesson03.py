@@ -340,3 +340,11 @@ def test_city_accepts_zero_dimensional_arrays(capsys):
     fpir = false_positive_identification_rate(n, fmr)
     assert check.city_false_hits(np.array(n * fmr), np.asarray(fpir), np.array(n), np.array(fmr), city="Lyon")
     assert not check.city_false_hits(np.array(n * fmr * 100), np.asarray(fpir), np.array(n), np.array(fmr))
+
+
+def test_city_refuses_a_zero_fpir_for_a_tiny_rate(capsys):
+    """FPIR 0 for N = 100 at FMR 1e-12 (really 1e-10) was within an absolute tolerance of 1e-9, and passed."""
+    n, fmr = 100, 1e-12
+    assert not check.city_false_hits(n * fmr, 0.0, n, fmr)
+    assert check.city_false_hits(n * fmr, -np.expm1(n * np.log1p(-fmr)), n, fmr)
+    assert check.city_false_hits(n * fmr, 1 - (1 - fmr) ** n, n, fmr)  # the naive formula, rounding and all
