@@ -54,7 +54,7 @@ _STORE_HINTS = {
 
 
 def _other_residue_situations():
-    """Three more services, each with a residue unlike the lesson's, so that only an answer read from the stores
+    """Four more services, each with a residue unlike the lesson's, so that only an answer read from the stores
     passes: (description, service, person, photo ids the learner's function is given)."""
     from ..service import FaceService
 
@@ -99,18 +99,30 @@ def _other_residue_situations():
     for person in range(4):
         busy.search(busy.embeddings[busy.photo_ids_of(person)[0]], k=2)
     busy.access_log = [entry for entry in busy.access_log if entry.step > expired]
+    # Logged only by a search: the person's enrolment entries have expired, but a later search that returned one
+    # of their photos is still in the log (and the cache); the photos were deleted naively; a backup keeps them.
+    searched = small_service(with_people=False)
+    searched_ids = [searched.add(9, rng.standard_normal(8) - 3) for _ in range(3)]
+    searched.snapshot()
+    expired = searched.step
+    searched.search(searched.embeddings[searched_ids[0]], k=1)
+    searched.access_log = [entry for entry in searched.access_log if entry.step > expired]
+    for i in searched_ids:
+        del searched.photos[i]
     return [("a person who enrolled after the backup and the classifier training, and was never searched for, "
              "after the naive delete", late, 9, late_ids),
             ("a person deleted with service.delete(compact_index=True)", fuller, 2, fuller_ids),
             ("a person deleted long ago with service.delete() (tombstones left in the index), whose log entries have "
-             "expired, in a service whose cache, log and index centres are full of other people", busy, 9, busy_ids)]
+             "expired, in a service whose cache, log and index centres are full of other people", busy, 9, busy_ids),
+            ("a person whose enrolment entries have expired from the log, but a search that returned their photo is "
+             "still logged, after the naive delete", searched, 9, searched_ids)]
 
 
 def residue_stores(residue_function, service, person: int, photo_ids) -> Feedback:
     """Exercise 1: ``residue_function(service, person, photo_ids)`` returns the set of store names that still
     hold (or were trained on) ``person``'s data.
 
-    The check runs the learner's function on the lesson's service and on three services whose
+    The check runs the learner's function on the lesson's service and on four services whose
     residue differs (see ``_other_residue_situations``): a fixed list of names cannot pass, nor can a test
     of whether a store is non-empty, nor one that overlooks tombstoned vectors.
     The truth is ``service.find(person)``, which scans every store."""
@@ -128,7 +140,7 @@ def residue_stores(residue_function, service, person: int, photo_ids) -> Feedbac
             return verdict(False, f"Right for the lesson's service, but not for {where}: {mistake} The residue "
                                "depends on what happened to the person, so it must be read from the stores.")
     expected = {store for store, n in service.find(person).items() if n}
-    return verdict(True, f"All {len(expected)} stores found, and the right stores for three other services too. "
+    return verdict(True, f"All {len(expected)} stores found, and the right stores for four other services too. "
                       "The photo went, the person stayed: " + ", ".join(s for s in STORES if s in expected) + ".")
 
 
@@ -154,8 +166,8 @@ def _residue_mistake(answer: object, service, person: int, stores) -> str | None
     if not missed and not extra:
         return None
     if extra:
-        return (f"{extra} hold nothing of person {person}: a store that is not empty may still hold nothing of "
-                "theirs; look for their photo ids (or, for a model, the people it learned from) in it.")
+        return (f"{extra} hold nothing of person {person}: look for their photo ids (or, for a model, the people it "
+                "learned from) in a store before listing it; a store that is not empty may hold only other people.")
     first = next(s for s in _STORE_HINTS if s in missed)  # the hints are ordered by how often they are missed
     return f"You missed {len(missed)} store(s). Look at {_STORE_HINTS[first]}."
 
@@ -430,7 +442,7 @@ def shard_choice(answer: object, *, deletions_per_day: float, samples_per_deleti
         return verdict(False, "Some shard count does work: compute the daily cost of each and compare.")
     if isinstance(answer, str):
         return verdict(False, f"n_shards_choice should be a number, not text: one of the measured shard counts "
-                           f"{shard_counts}, e.g. {shard_counts[0]} rather than '{shard_counts[0]}'.")
+                           f"{shard_counts}, written without quotes.")
     number = as_number(answer)
     if number is None or not number.is_integer():
         return verdict(False, f"Answer with one of the measured shard counts {shard_counts}.")
