@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -130,6 +132,40 @@ def test_top_k_says_the_stub_is_not_done_and_lets_its_error_stop_the_cell(galler
     assert capsys.readouterr().out.startswith("❌ The exercise is not done yet")
 
 
+def test_the_second_gallery_keeps_the_contract_of_128_numbers():
+    """The reported crash: the prompt promises a query of 128 numbers, and the second gallery had 16."""
+    second_gallery, second_query, _ = check._second_top_k_case()
+    assert second_gallery.shape[1] == 128 and second_query.shape == (128,)
+
+
+def _assumes_128(gallery, query, k):
+    """A right answer that relies on the prompt's contract (a query of 128 numbers)."""
+    return np.argsort(np.sum((gallery - query.reshape(128)) ** 2, axis=1), kind="stable")[:k]
+
+
+def test_top_k_accepts_code_written_for_128_numbers(capsys):
+    rng = np.random.default_rng(0)
+    gallery = rng.standard_normal((1000, 128)).astype(np.float32)
+    assert check.top_k(_assumes_128, gallery, gallery[0] + 0.01, 10)
+    assert capsys.readouterr().out.startswith("✅")
+
+
+@pytest.mark.parametrize("second_only", [False, True])
+def test_top_k_reports_an_error_raised_by_the_function(gallery_and_query, capsys, second_only):
+    """An exception in the learner's code becomes a message naming it, not a traceback from inside the check."""
+    gallery, query = gallery_and_query
+
+    def fails(g, q, k):
+        if second_only and k == 10:
+            return _full_argsort(g, q, k)
+        return np.argsort(np.sum((g - q.reshape(3, -1)) ** 2, axis=1))[:k]
+
+    feedback = check.top_k(fails, gallery, query, 10)
+    assert not feedback and "raised ValueError" in feedback.message
+    assert ("second gallery" in feedback.message) == second_only
+    assert capsys.readouterr().out.startswith("❌")
+
+
 def test_top_k_names_an_unsorted_answer_on_the_second_gallery(gallery_and_query):
     gallery, query = gallery_and_query
     feedback = check.top_k(_argpartition_unsorted, gallery, query, 10)
@@ -194,10 +230,27 @@ def test_n_probe_too_small_or_too_large(ivf_problem, capsys):
     assert "below the target" in capsys.readouterr().out
     assert not check.n_probe_for_recall(32, search_ids, exact_ids, n_lists=32)
     out = capsys.readouterr().out
-    assert f"n_probe={smallest} already" in out and "smallest" in out
+    assert "larger than needed" in out and "Find the smallest value" in out
 
 
-@pytest.mark.parametrize("answer, words", [(0, "between 1"), (99, "between 1"), ("8", "whole number"),
+def test_n_probe_too_large_does_not_give_the_answer_away(ivf_problem, capsys):
+    """The reported leak: any answer above the smallest printed "n_probe=<smallest> already reaches ..."."""
+    search_ids, exact_ids, smallest, _ = ivf_problem
+    for too_large in (smallest + 1, 22, 32):
+        feedback = check.n_probe_for_recall(too_large, search_ids, exact_ids, n_lists=32)
+        assert not feedback and "larger than needed" in feedback.message
+        named = {int(n) for n in re.findall(r"n_probe=(\d+)", feedback.message)}
+        assert named == {too_large}, feedback.message
+        assert str(smallest) not in re.sub(r"n_probe=\d+|\d\.\d+", "", feedback.message)
+
+
+def test_n_probe_accepts_a_zero_dimensional_array(ivf_problem):
+    search_ids, exact_ids, smallest, _ = ivf_problem
+    assert check.n_probe_for_recall(np.array(smallest), search_ids, exact_ids, n_lists=32)
+    assert not check.n_probe_for_recall(np.array(smallest - 1), search_ids, exact_ids, n_lists=32)
+
+
+@pytest.mark.parametrize("answer, words", [(0, "between 1"), (99, "between 1"), ("8", "not text"),
                                            (2.5, "whole number"), (None, "not set my_n_probe"),
                                            (True, "whole number")])
 def test_n_probe_rejects_nonsense(ivf_problem, capsys, answer, words):
@@ -233,7 +286,7 @@ def test_city_comments_on_magnitude(capsys, magnitude, n, fmr):
         (0.99995, 0.99995, "is the FPIR"),
         (1000.0, 0.99995, "factor of 100"),
         (7.0, 0.99995, "N × FMR"),
-        ("ten", 0.5, "numbers"),
+        ("ten", 0.5, "not text"),
     ],
 )
 def test_city_names_typical_mistakes(capsys, hits, fpir, words):
@@ -268,3 +321,30 @@ def test_city_accepts_numpy_values_and_names_the_city(capsys):
     n, fmr = np.int64(2_100_000), np.float64(1e-7)
     assert check.city_false_hits(np.float64(n * fmr), -np.expm1(n * np.log1p(-fmr)), n, fmr, city="Paris")
     assert "Paris, 2,100,000 faces" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("field, text", [("expected_hits", "5.0"), ("population", "500000"), ("city_fmr", "1e-5"),
+                                         ("city_fpir", "0.993")])
+def test_city_refuses_numbers_written_as_text(capsys, field, text):
+    """The reported false ✅: expected_hits="5.0" and population="500000" were accepted."""
+    answer = dict(population=500_000, city_fmr=1e-5, expected_hits=5.0,
+                  city_fpir=float(false_positive_identification_rate(500_000, 1e-5)))
+    answer[field] = text
+    feedback = check.city_false_hits(answer["expected_hits"], answer["city_fpir"], answer["population"],
+                                     answer["city_fmr"], city="Lyon")
+    assert not feedback and "a number, not text" in feedback.message and field in feedback.message
+
+
+def test_city_accepts_zero_dimensional_arrays(capsys):
+    n, fmr = 500_000, 1e-5
+    fpir = false_positive_identification_rate(n, fmr)
+    assert check.city_false_hits(np.array(n * fmr), np.asarray(fpir), np.array(n), np.array(fmr), city="Lyon")
+    assert not check.city_false_hits(np.array(n * fmr * 100), np.asarray(fpir), np.array(n), np.array(fmr))
+
+
+def test_city_refuses_a_zero_fpir_for_a_tiny_rate(capsys):
+    """FPIR 0 for N = 100 at FMR 1e-12 (really 1e-10) was within an absolute tolerance of 1e-9, and passed."""
+    n, fmr = 100, 1e-12
+    assert not check.city_false_hits(n * fmr, 0.0, n, fmr)
+    assert check.city_false_hits(n * fmr, -np.expm1(n * np.log1p(-fmr)), n, fmr)
+    assert check.city_false_hits(n * fmr, 1 - (1 - fmr) ** n, n, fmr)  # the naive formula, rounding and all

@@ -12,10 +12,29 @@ import math
 
 import numpy as np
 
-from . import Feedback, not_done, verdict
+from . import Feedback, chosen_option, not_done, verdict
+from .lesson03 import as_number
 
 __all__ = ["Feedback", "NOT_SET", "residue_stores", "compaction", "tpr_function", "membership_reading",
            "shard_choice"]
+
+
+def _run(student_function, *args):
+    """Call the learner's function; (result, None), or (None, a message) if it raised.
+
+    NotImplementedError (the untouched stub) says "not done" and is re-raised, so the learner's cell stops."""
+    try:
+        return student_function(*args), None
+    except NotImplementedError:
+        not_done()
+        raise
+    except Exception as error:  # noqa: BLE001 - any error in the learner's code is reported, not raised
+        return None, f"Your function raised {type(error).__name__}: {error}"
+
+
+def _pass_the_function(call: str) -> Feedback:
+    return verdict(False, f"Pass your function itself, {call}, not its result (nor anything else): the check "
+                          "calls it on several test cases.")
 
 
 # ------------------------------------------------------------------ exercise 1: residue
@@ -35,7 +54,7 @@ _STORE_HINTS = {
 
 
 def _other_residue_situations():
-    """Two more services, each with a residue unlike the lesson's, so that only an answer read from the stores
+    """Four more services, each with a residue unlike the lesson's, so that only an answer read from the stores
     passes: (description, service, person, photo ids the learner's function is given)."""
     from ..service import FaceService
 
@@ -68,39 +87,66 @@ def _other_residue_situations():
     fuller.snapshot()
     fuller_ids = fuller.photo_ids_of(2)
     fuller.delete(2, compact_index=True)
+    # Busy stores that hold nothing of the person: deleted long ago with service.delete(), which only
+    # tombstones the index (never compacted since); since then others were searched for (the cache and the log
+    # are full of them), and every log entry about the person has expired; the index centres were learned
+    # from others.
+    busy = small_service(with_people=True)
+    busy_ids = [busy.add(9, rng.standard_normal(8) - 3) for _ in range(3)]
+    busy.train_classifier()
+    busy.delete(9)
+    expired = busy.step
+    for person in range(4):
+        busy.search(busy.embeddings[busy.photo_ids_of(person)[0]], k=2)
+    busy.access_log = [entry for entry in busy.access_log if entry.step > expired]
+    # Logged only by a search: the person's enrolment entries have expired, but a later search that returned one
+    # of their photos is still in the log (and the cache); the photos were deleted naively; a backup keeps them.
+    searched = small_service(with_people=False)
+    searched_ids = [searched.add(9, rng.standard_normal(8) - 3) for _ in range(3)]
+    searched.snapshot()
+    expired = searched.step
+    searched.search(searched.embeddings[searched_ids[0]], k=1)
+    searched.access_log = [entry for entry in searched.access_log if entry.step > expired]
+    for i in searched_ids:
+        del searched.photos[i]
     return [("a person who enrolled after the backup and the classifier training, and was never searched for, "
              "after the naive delete", late, 9, late_ids),
-            ("a person deleted with service.delete(compact_index=True)", fuller, 2, fuller_ids)]
+            ("a person deleted with service.delete(compact_index=True)", fuller, 2, fuller_ids),
+            ("a person deleted long ago with service.delete() (tombstones left in the index), whose log entries have "
+             "expired, in a service whose cache, log and index centres are full of other people", busy, 9, busy_ids),
+            ("a person whose enrolment entries have expired from the log, but a search that returned their photo is "
+             "still logged, after the naive delete", searched, 9, searched_ids)]
 
 
 def residue_stores(residue_function, service, person: int, photo_ids) -> Feedback:
     """Exercise 1: ``residue_function(service, person, photo_ids)`` returns the set of store names that still
     hold (or were trained on) ``person``'s data.
 
-    The check runs the learner's function on the lesson's service and on two services whose
-    residue differs (see ``_other_residue_situations``): a fixed list of names cannot pass.
+    The check runs the learner's function on the lesson's service and on four services whose
+    residue differs (see ``_other_residue_situations``): a fixed list of names cannot pass, nor can a test
+    of whether a store is non-empty, nor one that overlooks tombstoned vectors.
     The truth is ``service.find(person)``, which scans every store."""
     from ..service import STORES
 
     if not callable(residue_function):
-        return verdict(False, "Pass your function itself, check.residue_stores(residue, ...), not its result: the "
-                           "check also runs it on two other services.")
+        return _pass_the_function("check.residue_stores(residue, ...)")
     situations = [(None, service, person, list(photo_ids)), *_other_residue_situations()]
     for where, case_service, case_person, case_ids in situations:
-        try:
-            answer = residue_function(copy.deepcopy(case_service), case_person, list(case_ids))
-        except NotImplementedError:
-            not_done()
-            raise
-        mistake = _residue_mistake(answer, case_service, case_person, STORES)
+        answer, error = _run(residue_function, copy.deepcopy(case_service), case_person, list(case_ids))
+        mistake = f"{error}." if error else _residue_mistake(answer, case_service, case_person, STORES)
         if mistake:
             if where is None:
                 return verdict(False, mistake)
             return verdict(False, f"Right for the lesson's service, but not for {where}: {mistake} The residue "
                                "depends on what happened to the person, so it must be read from the stores.")
     expected = {store for store, n in service.find(person).items() if n}
-    return verdict(True, f"All {len(expected)} stores found, and the right stores for two other services too. The "
-                      "photo went, the person stayed: " + ", ".join(s for s in STORES if s in expected) + ".")
+    return verdict(True, f"All {len(expected)} stores found, and the right stores for four other services too. "
+                      "The photo went, the person stayed: " + ", ".join(s for s in STORES if s in expected) + ".")
+
+
+def _store_name(name: object) -> str:
+    """A store name as the service spells it: 'Access log' and 'ACCESS-LOG' both mean 'access_log'."""
+    return "_".join(str(name).casefold().replace("-", " ").replace("_", " ").split())
 
 
 def _residue_mistake(answer: object, service, person: int, stores) -> str | None:
@@ -109,17 +155,19 @@ def _residue_mistake(answer: object, service, person: int, stores) -> str | None
         return "Your function returned None: did you forget `return`?"
     if isinstance(answer, str) or not hasattr(answer, "__iter__"):
         return "Return a collection of store names, e.g. {'embeddings', 'index'}."
-    answer = {str(a) for a in answer}
-    unknown = sorted(answer - set(stores))
+    answer = list(answer)
+    unknown = [str(a) for a in answer if _store_name(a) not in stores]
     if unknown:
         return f"{unknown} are not stores of the service; the stores are {list(stores)}."
+    answer = {_store_name(a) for a in answer}
     expected = {store for store, n in service.find(person).items() if n}
     missed = [s for s in stores if s in expected - answer]
     extra = [s for s in stores if s in answer - expected]
     if not missed and not extra:
         return None
     if extra:
-        return f"{extra} hold nothing of person {person}: check what is really in a store before listing it."
+        return (f"{extra} hold nothing of person {person}: look for their photo ids (or, for a model, the people it "
+                "learned from) in a store before listing it; a store that is not empty may hold only other people.")
     first = next(s for s in _STORE_HINTS if s in missed)  # the hints are ordered by how often they are missed
     return f"You missed {len(missed)} store(s). Look at {_STORE_HINTS[first]}."
 
@@ -127,44 +175,63 @@ def _residue_mistake(answer: object, service, person: int, stores) -> str | None
 # ------------------------------------------------------------------ exercise 2: compaction
 
 
-def _compaction_case():
+def _compaction_cases():
+    """Two lists to compact, (vectors, ids, alive), with different shapes and masks, so fixed rows cannot pass."""
     rng = np.random.default_rng(4)
-    vectors = rng.standard_normal((7, 3)).astype(np.float32)
-    ids = np.array([10, 11, 12, 13, 14, 15, 16], np.int64)
-    alive = np.array([True, False, True, True, False, False, True])
-    return vectors, ids, alive
+    first = (rng.standard_normal((7, 3)).astype(np.float32), np.array([10, 11, 12, 13, 14, 15, 16], np.int64),
+             np.array([True, False, True, True, False, False, True]))
+    second = (rng.standard_normal((9, 4)).astype(np.float32), np.array([3, 8, 21, 22, 40, 41, 57, 60, 75], np.int64),
+              np.array([False, True, True, False, True, False, True, True, False]))
+    return [first, second]
 
 
 def compaction(student_function) -> Feedback:
-    """Exercise 2: ``compact_list(vectors, ids, alive) -> (vectors, ids)`` keeps only the live rows, in order."""
-    vectors, ids, alive = _compaction_case()
-    try:
-        result = student_function(vectors.copy(), ids.copy(), alive.copy())
-    except NotImplementedError:
-        not_done()
-        raise
+    """Exercise 2: ``compact_list(vectors, ids, alive) -> (vectors, ids)`` keeps only the live rows, in order.
+
+    The check runs the learner's function on two lists; both must come out right."""
+    if not callable(student_function):
+        return _pass_the_function("check.compaction(compact_list)")
+    for number, (vectors, ids, alive) in enumerate(_compaction_cases(), start=1):
+        result, error = _run(student_function, vectors.copy(), ids.copy(), alive.copy())
+        mistake = f"{error}." if error else _compaction_mistake(result, vectors, ids, alive)
+        if mistake:
+            return verdict(False, mistake if number == 1 else f"Right on the first list, but not on a second one "
+                                                               f"({len(ids)} rows, ids {ids.tolist()}): {mistake}")
+    return verdict(True, "On both test lists the tombstoned rows were dropped and the live ones kept in order: the "
+                      "deleted vectors are now gone from the list, not merely hidden.")
+
+
+def _compaction_mistake(result: object, vectors: np.ndarray, ids: np.ndarray, alive: np.ndarray) -> str | None:
+    """What is wrong with one answer of exercise 2 (None if it is right)."""
     if result is None:
-        return verdict(False, "Your function returned None: did you forget `return`?")
-    if not isinstance(result, tuple) or len(result) != 2:
-        return verdict(False, "Return a pair: (vectors, ids).")
-    got_vectors, got_ids = (np.asarray(r) for r in result)
+        return "Your function returned None: did you forget `return`?"
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        return "Return a pair: (vectors, ids)."
+    try:
+        got_vectors, got_ids = (np.asarray(r) for r in result)
+    except ValueError:
+        return "Return a pair of arrays: (vectors, ids), the vectors as one 2-D array."
+    if got_vectors.ndim == 1 and got_ids.ndim == 2:
+        return "You returned (ids, vectors): the order is (vectors, ids)."
+    if got_vectors.ndim != 2 or got_ids.ndim != 1:
+        return (f"Return (vectors, ids): a 2-D array of vectors (one row each) and a 1-D array of ids; got shapes "
+                f"{got_vectors.shape} and {got_ids.shape}.")
     expected_vectors, expected_ids = vectors[alive], ids[alive]
     if got_ids.shape == ids.shape and np.array_equal(got_ids, ids):
         if got_vectors.shape == vectors.shape and np.allclose(got_vectors[~alive], 0):
-            return verdict(False, "You zeroed the deleted vectors but kept their rows: the ids still say who was "
-                               "there, and the rows still take memory. Drop the rows.")
-        return verdict(False, "Every id is still there: compaction must drop the tombstoned rows (alive == False).")
+            return ("You zeroed the deleted vectors but kept their rows: the ids still say who was there, and the "
+                    "rows still take memory. Drop the rows.")
+        return "Every id is still there: compaction must drop the tombstoned rows (alive == False)."
     if np.array_equal(got_ids, ids[~alive]):
-        return verdict(False, "You kept exactly the deleted rows: the mask is the other way round (alive == True is kept).")
+        return "You kept exactly the deleted rows: the mask is the other way round (alive == True is kept)."
     if not np.array_equal(got_ids, expected_ids):
-        if set(got_ids.tolist()) == set(expected_ids.tolist()):
-            return verdict(False, "Right ids, wrong order: keep the live rows in their original order.")
-        return verdict(False, f"Expected ids {expected_ids.tolist()}, got {got_ids.tolist()}. Keep the rows where alive is True.")
+        if sorted(got_ids.tolist()) == sorted(expected_ids.tolist()):
+            return "Right ids, wrong order: keep the live rows in their original order."
+        return f"Expected ids {expected_ids.tolist()}, got {got_ids.tolist()}. Keep the rows where alive is True."
     if got_vectors.shape != expected_vectors.shape or not np.array_equal(got_vectors, expected_vectors):
-        return verdict(False, "The ids are right but the vectors are not: select the vectors with the same mask, "
-                           "so row i of vectors still belongs to ids[i].")
-    return verdict(True, f"{int((~alive).sum())} tombstoned rows dropped, {int(alive.sum())} kept in order: "
-                      "the deleted vectors are now gone from this list, not merely hidden.")
+        return ("The ids are right but the vectors are not: select the vectors with the same mask, so row i of "
+                "vectors still belongs to ids[i].")
+    return None
 
 
 # ------------------------------------------------------------------ exercise 3: membership
@@ -186,35 +253,58 @@ def _tpr_cases():
     # 101 non-members scored 0..100: FPR 1 % allows one of them (1/101), so the threshold sits above 99;
     # np.quantile(non-members, 0.99) lands exactly on 99 and, with >=, lets two through.
     odd = (np.r_[np.arange(101.0), 100.5, 99.5, 99.0, 50], np.r_[np.zeros(101, bool), np.ones(4, bool)], 0.01)
+    # The lesson's sizes: 1 % of 276 non-members is 2.76, so two may pass, not three (rounding 2.76 up lets a
+    # third through), and np.quantile interpolates between the second and third highest.
+    lesson = (np.r_[rng.normal(1.5, 1.0, 99), rng.normal(0.0, 1.0, 276)], np.r_[np.ones(99, bool), np.zeros(276, bool)],
+              0.01)
+    # Consecutive ties, each a member and a non-member with the same score: a threshold can take both or
+    # neither; roc_curve's default drop_intermediate=True drops the corners that the best threshold sits on.
+    ties = (np.array([10.0, 9, 9, 8, 8] + [1.0] * 10 + [0.0] * 3), np.array([1, 1, 0, 1, 0] + [0] * 13, bool), 0.1)
     return [("300 members and 1,000 non-members at FPR 1 %", scores, labels, 0.01, tpr_at_fpr(scores, labels, 0.01)),
             ("the same 1,300 scores at FPR 0.1 %", scores, labels, 0.001, tpr_at_fpr(scores, labels, 0.001)),
             ("six scores [0.9 … 0.4], members at 0.9, 0.7 and 0.6, at FPR 34 %", *small, tpr_at_fpr(*small)),
             ("100 non-members scored 0 to 99 and a member tied with the non-member at 98, at FPR 1 %",
              *edge, tpr_at_fpr(*edge)),
             ("101 non-members scored 0 to 100 and a member tied with the non-member at 99, at FPR 1 %",
-             *odd, tpr_at_fpr(*odd))]
+             *odd, tpr_at_fpr(*odd)),
+            ("99 members and 276 non-members, as in the lesson, at FPR 1 % (2.76 non-members)", *lesson,
+             tpr_at_fpr(*lesson)),
+            ("scores [10, 9, 9, 8, 8, …] where a member and a non-member tie at 9 and again at 8, among 15 "
+             "non-members, at FPR 10 %", *ties, tpr_at_fpr(*ties))]
+
+
+def _best_threshold(scores: np.ndarray, is_member: np.ndarray, fpr: float) -> float | None:
+    """The lowest score that, used as "flag if score >= threshold", keeps the FPR <= fpr (None if none does)."""
+    allowed = [t for t in np.unique(scores) if np.mean(scores[~is_member] >= t) <= fpr + 1e-12]
+    return min(allowed) if allowed else None
 
 
 def tpr_function(student_function) -> Feedback:
     """Exercise 3a: ``tpr_at_fpr(scores, is_member, fpr)``: the best TPR among thresholds with FPR <= fpr."""
     from ..unlearning import tpr_at_fpr
 
+    if not callable(student_function):
+        return _pass_the_function("check.tpr_function(my_tpr_at_fpr)")
     cases = _tpr_cases()
-    try:
-        answers = [student_function(s.copy(), m.copy(), f) for _, s, m, f, _ in cases]
-    except NotImplementedError:
-        not_done()
-        raise
+    answers = []
+    for description, s, m, f, _ in cases:
+        answer, error = _run(student_function, s.copy(), m.copy(), f)
+        if error:
+            return verdict(False, f"{error}, on the test case {description}.")
+        answers.append(answer)
     if any(a is None for a in answers):
         return verdict(False, "Your function returned None: did you forget `return`?")
-    try:
-        answers = [float(a) for a in answers]
-    except (TypeError, ValueError):
+    if any(isinstance(a, str) for a in answers):
+        return verdict(False, "Your function returned text: return a number, not text (the rate, a share between "
+                           "0 and 1).")
+    numbers = [as_number(a) for a in answers]
+    if any(n is None for n in numbers):
         return verdict(False, "Return one number, the true-positive rate (a share between 0 and 1).")
+    answers = numbers
     expected = [e for *_, e in cases]
     if all(math.isclose(a, e, abs_tol=1e-9) for a, e in zip(answers, expected)):
-        return verdict(True, "Right: the true-positive rate an attacker gets while wrongly accusing at most "
-                          "that fraction of non-members.")
+        return verdict(True, f"Right on all {len(cases)} test cases: the true-positive rate an attacker gets while "
+                          "wrongly accusing at most that fraction of non-members.")
     _, scores, labels, fpr, _ = cases[0]
     if math.isclose(answers[0], tpr_at_fpr(-scores, labels, fpr), abs_tol=1e-9):
         return verdict(False, "Your scores point the wrong way: here a *higher* score means 'member'.")
@@ -225,16 +315,40 @@ def tpr_function(student_function) -> Feedback:
         return verdict(False, "That looks like a percentage: return the rate as a share between 0 and 1.")
     if math.isclose(answers[0], float(np.mean(labels[np.argsort(-scores)][: int(fpr * len(scores))])), abs_tol=1e-9):
         return verdict(False, "You took the top 1 % of *all* photos; FPR is a fraction of the *non-members* only.")
+    mistake = _tpr_quantity_mistake(answers, cases)
+    if mistake:
+        return verdict(False, mistake)
     wrong = next(i for i, (a, e) in enumerate(zip(answers, expected)) if not math.isclose(a, e, abs_tol=1e-9))
     where = f"On test case {wrong + 1} of {len(cases)} ({cases[wrong][0]}) the answer is {expected[wrong]:.4g}; " \
             f"yours is {answers[wrong]:.4g}."
     if answers[wrong] > expected[wrong]:
         return verdict(False, f"{where} No threshold with FPR <= the target flags that many members: yours lets more "
                            "than the allowed share of non-members through. Look at ties (a member scored exactly "
-                           "like a non-member) and at np.quantile, which interpolates between scores.")
+                           "like a non-member), at rounding the allowed number of non-members (round it down), and "
+                           "at np.quantile, which interpolates between scores.")
     return verdict(False, f"{where} A lower threshold would still keep FPR <= the target and flag more members. "
                        "Sort the non-members' scores to find the lowest threshold whose FPR is still <= the target, "
-                       "then count the members at or above it.")
+                       "then count the members at or above it. (sklearn's roc_curve drops some thresholds unless "
+                       "you pass drop_intermediate=False.)")
+
+
+def _tpr_quantity_mistake(answers: list[float], cases) -> str | None:
+    """Whether the answers are, on every test case, another quantity than the rate: a count, a threshold or a
+    precision (None if they are not)."""
+    thresholds = [_best_threshold(s, m, f) for _, s, m, f, _ in cases]
+    counts = [e * m.sum() for (*_, m, _, e) in cases]
+    if all(math.isclose(a, c, abs_tol=1e-6) for a, c in zip(answers, counts)) and max(counts) > 1:
+        return ("Those are counts of members above the threshold, not a rate: divide by the number of members, so "
+                "the true-positive rate is a share between 0 and 1.")
+    if all(np.any(np.isclose(s, a, rtol=0, atol=1e-9)) for a, (_, s, *_) in zip(answers, cases)):
+        return ("Those are scores: your function seems to return a threshold. Return the true-positive rate, the "
+                "share of members scoring at or above the threshold.")
+    precisions = [float(np.mean(m[s >= t])) for t, (_, s, m, *_) in zip(thresholds, cases) if t is not None]
+    flagged = [a for a, t in zip(answers, thresholds) if t is not None]
+    if precisions and all(math.isclose(a, p, abs_tol=1e-9) for a, p in zip(flagged, precisions)):
+        return ("That is the precision: the share of flagged photos that are members. The true-positive rate is "
+                "the share of all members that are flagged.")
+    return None
 
 
 MEMBERSHIP_CHOICES = {
@@ -246,13 +360,30 @@ MEMBERSHIP_CHOICES = {
 }
 
 
+def _membership_forms() -> dict[str, str]:
+    """Every way of writing a choice of exercise 3b that the check accepts -> its letter: the letter alone or as
+    the lesson prints it, "(b)", "b)", "option b", "answer: b", and the statement's text, with or without its
+    printed "(b) " in front."""
+    forms = {}
+    for letter, statement in MEMBERSHIP_CHOICES.items():
+        for mark in (letter, f"({letter})", f"{letter})"):
+            for prefix in ("", "option ", "answer ", "answer: ", "answer is "):
+                forms[prefix + mark] = letter
+            forms[f"{mark} {statement}"] = letter
+        forms[statement] = letter
+    return forms
+
+
 def membership_reading(answer: object, experiment) -> Feedback:
     """Exercise 3b: which statement (a–d in MEMBERSHIP_CHOICES) does the measured table support?"""
     if answer is None:
         return verdict(False, "You have not set answer yet: set it to one letter, 'a', 'b', 'c' or 'd'.")
-    letter = str(answer).strip().lower()[:1]
-    if letter not in MEMBERSHIP_CHOICES:
-        return verdict(False, "Answer with one letter: 'a', 'b', 'c' or 'd'.")
+    forms = _membership_forms()
+    form, _ = chosen_option(answer, list(forms), "answer")
+    if form is None:
+        return verdict(False, f"The check cannot judge {answer!r}: set answer to one letter, 'a', 'b', 'c' or 'd' "
+                           "(or paste the statement you choose).")
+    letter = forms[form]
     rows = {(r.model, r.attack): r.result for r in experiment.rows}
     before, kept, retrained = (rows[(m, "LiRA")] for m in ("original model", "data-only deletion", "exact retraining"))
     if letter == "b":
@@ -309,13 +440,13 @@ def shard_choice(answer: object, *, deletions_per_day: float, samples_per_deleti
                           "raise the budget, or accept lower accuracy.")
     if answer is None:
         return verdict(False, "Some shard count does work: compute the daily cost of each and compare.")
-    try:
-        whole = not isinstance(answer, bool) and float(answer) == int(answer)
-    except (TypeError, ValueError):
-        whole = False
-    if not whole:
+    if isinstance(answer, str):
+        return verdict(False, f"n_shards_choice should be a number, not text: one of the measured shard counts "
+                           f"{shard_counts}, written without quotes.")
+    number = as_number(answer)
+    if number is None or not number.is_integer():
         return verdict(False, f"Answer with one of the measured shard counts {shard_counts}.")
-    answer = int(answer)
+    answer = int(number)
     if answer not in accuracy:
         return verdict(False, f"{answer} was not measured; choose one of {shard_counts}.")
     cost = deletions_per_day * per_deletion[answer]
