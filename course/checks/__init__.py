@@ -11,7 +11,10 @@ also be used in tests.
 from __future__ import annotations
 
 import difflib
+import numbers
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass
@@ -58,6 +61,18 @@ def chosen_option(value: object, options, field: str) -> tuple[str | None, str |
     hint = f" Did you mean {by_normal[near[0]]!r}?" if near else ""
     return None, (f"{field}: {value!r} is not one of the options, so the check cannot judge it.{hint} "
                   "Copy one of: " + "; ".join(repr(o) for o in options) + ".")
+
+
+def as_number(value: object) -> float | None:
+    """A learner's number as a float; None for text, booleans and anything else.
+
+    A numpy scalar, a 0-d array and a one-element numpy array are numbers too (numpy often returns them),
+    so a right value is never refused for its container."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "fiu":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
+        return None
+    return float(value)
 
 
 def not_done() -> None:

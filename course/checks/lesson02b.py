@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
-from . import Feedback, verdict
+from . import Feedback, as_number, verdict
 from ..metric_learning import MARGIN, RADIUS, pairwise_hinge_loss, unit_length
 from ..metrics import equal_error_rate, pair_distances
 
@@ -87,20 +86,11 @@ def hinge_loss(student_function) -> Feedback:
                          "people for being closer than threshold + margin, and nothing otherwise.")
 
 
-def _rate(answer) -> float | None:
-    """The answer as a float if it is one number (a Python or numpy number, or a one-element array), else None."""
-    if isinstance(answer, np.ndarray) and answer.size == 1 and answer.dtype.kind in "fiu":
-        answer = answer.item()
-    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (numbers.Real, np.floating, np.integer)):
-        return None
-    return float(answer)
-
-
 def normalised_eer(answer: object, embeddings: np.ndarray, identities: np.ndarray) -> Feedback:
     """Lesson 02b, exercise 2: the EER of dlib's vectors after scaling each to unit length (a rate in 0..1)."""
     if answer is None:
         return verdict(False, "Set `eer_unit_length` to your answer first (it is still None).")
-    value = _rate(answer)
+    value = as_number(answer)
     if value is None and isinstance(answer, tuple) and len(answer) == 2:
         return verdict(False, "That is a pair: equal_error_rate returns (eer, threshold); store only the first.")
     if value is None:

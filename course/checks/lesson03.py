@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import Feedback, not_done, verdict
+from . import Feedback, as_number, not_done, verdict
 from ..search import exact_search, false_positive_identification_rate, recall_at_k
 
 
@@ -25,17 +25,6 @@ def _as_index_array(answer: object) -> np.ndarray | None:
     if array.ndim == 2 and 1 in array.shape:
         array = array.ravel()
     return array
-
-
-def as_number(value: object) -> float | None:
-    """A learner's number as a float (a 0-d numpy array is one too); None for text, booleans and anything else.
-
-    Lesson 04's checks use it too."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return None
-    return float(value)
 
 
 # ------------------------------------------------------------------------ exercise 1

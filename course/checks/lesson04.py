@@ -12,8 +12,7 @@ import math
 
 import numpy as np
 
-from . import Feedback, chosen_option, not_done, verdict
-from .lesson03 import as_number
+from . import Feedback, as_number, chosen_option, not_done, verdict
 
 __all__ = ["Feedback", "NOT_SET", "residue_stores", "compaction", "tpr_function", "membership_reading",
            "shard_choice"]
