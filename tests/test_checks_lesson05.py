@@ -18,7 +18,7 @@ from course.checks import lesson05 as check
 
 def learner_crawler(agent: str, *, robots_first: bool = True, obey_robots: bool = True, wait: bool = True,
                     on_429: str = "retry-after", skip_opted_out: bool = True, paginate: bool = True,
-                    returns: str = "dict", sent_agent: str | None = None):
+                    returns: str = "dict", sent_agent: str | None = None, delay: float | None = None):
     """A crawler as a learner writes it for exercise 1, with one of the typical slips switched on."""
 
     def crawl_politely(base_url: str, agent: str = agent, max_requests: int = 300):
@@ -38,7 +38,8 @@ def learner_crawler(agent: str, *, robots_first: bool = True, obey_robots: bool 
                     return response
                 if on_429 == "give-up":
                     return None
-                time.sleep(0.05 if on_429 == "short-pause" else crawl.retry_after(response))
+                pauses = {"short-pause": 0.05, "one-second": 1.0}  # a fixed pause, whatever Retry-After says
+                time.sleep(pauses.get(on_429) or crawl.retry_after(response))
             return None
 
         robots = urllib.robotparser.RobotFileParser()
@@ -47,7 +48,7 @@ def learner_crawler(agent: str, *, robots_first: bool = True, obey_robots: bool 
         answer = get(base_url + "/robots.txt")
         robots.parse(answer.text.splitlines() if answer and answer.status == 200 else [])
         rate = robots.request_rate(agent)
-        state["delay"] = rate.seconds / rate.requests if rate else 1.0
+        state["delay"] = delay if delay is not None else rate.seconds / rate.requests if rate else 1.0
         profiles, queue, seen = {}, [base_url + "/"], {base_url + "/"}
         while queue and state["sent"] < max_requests:
             url = queue.pop(0)
@@ -73,6 +74,12 @@ def learner_crawler(agent: str, *, robots_first: bool = True, obey_robots: bool 
             return sorted(profiles)
         if returns == "urls":
             return {base_url + path: name for path, name in profiles.items()}
+        if returns == "paths as values":
+            return {path: path for path in profiles}
+        if returns == "first three":
+            return dict(sorted(profiles.items())[:3])
+        if returns == "empty":
+            return {}
         return None if returns == "none" else profiles
 
     return crawl_politely
@@ -112,6 +119,12 @@ WRONG_CRAWLERS = {
     "forgot to return": (dict(returns="none"), "returned None"),
     "Retry-After ignored (0.05 s pause)": (dict(on_429="short-pause"), "before the Retry-After time had passed"),
     "gives up on a 429 and goes on at once": (dict(on_429="give-up"), "before the Retry-After time had passed"),
+    "a fixed one-second pause after a 429": (dict(on_429="one-second"), "before the Retry-After time had passed"),
+    "full URLs as keys": (dict(returns="urls"), "keys are full URLs"),
+    "paths as values, not names": (dict(returns="paths as values"), "not the member's name"),
+    "only three profiles returned": (dict(returns="first three"), "lists 3 of the"),
+    "an empty dict returned": (dict(returns="empty"), "lists 0 of the"),
+    "a browser's User-Agent": (dict(sent_agent=None), "poses as a web browser"),
 }
 
 
@@ -119,6 +132,8 @@ WRONG_CRAWLERS = {
 def test_polite_crawler_check_names_each_slip(site, slip, capsys):
     options, phrase = WRONG_CRAWLERS[slip]
     agent = f"Learner-{re.sub(r'[^A-Za-z]', '', slip)}/1.0 (tests)"
+    if slip == "a browser's User-Agent":
+        agent = f"Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 {re.sub(r'[^A-Za-z]', '', slip)}"
     feedback = judge(site, learner_crawler(agent, **options), agent)
     assert not feedback, slip
     assert phrase in feedback.message, feedback.message
@@ -127,7 +142,6 @@ def test_polite_crawler_check_names_each_slip(site, slip, capsys):
 
 RIGHT_CRAWLERS = {
     "the notebook's solution": lambda agent: learner_crawler(agent),
-    "full URLs as keys": lambda agent: learner_crawler(agent, returns="urls"),
     "the course's polite_crawl, another algorithm": reference_course_crawler,
 }
 
@@ -140,6 +154,16 @@ def test_polite_crawler_check_accepts_right_crawlers(site, answer, capsys):
     assert "waited the Retry-After time" in feedback.message
 
 
+def test_polite_crawler_check_accepts_a_slower_crawler_than_asked(capsys):
+    """Waiting 0.6 s between requests is more polite than robots.txt asks; the check still provokes a 429
+    for it on the small site (the server already refuses its agent when it starts), and accepts it."""
+    agent = "Slower/1.0 (tests)"
+    with scrapelab.SocialNetwork(seed=7, n_people=8, time_limit=600) as small:
+        feedback = judge(small, learner_crawler(agent, delay=0.6), agent)
+    assert feedback, feedback.message
+    assert "waited the Retry-After time" in feedback.message
+
+
 def test_polite_crawler_check_names_a_crawler_tied_to_one_site(site, capsys):
     agent = "OneSite/1.0 (tests)"
     crawler = learner_crawler(agent)
@@ -147,12 +171,13 @@ def test_polite_crawler_check_names_a_crawler_tied_to_one_site(site, capsys):
     assert not feedback and "crawl the base_url it is given" in feedback.message
 
 
-def test_the_tight_site_really_provokes_a_429_for_a_crawler_at_robots_pace():
+def test_the_tight_site_asks_for_a_retry_after_other_than_one_second():
+    """So that a crawler pausing a fixed second after every 429, whatever the header says, is caught."""
     agent = "TightProbe/1.0 (tests)"
     with scrapelab.SocialNetwork(**check.TIGHT_SITE) as tight:
-        learner_crawler(agent)(tight.url)
-        statuses = [e.status for e in tight.log.entries(agent)]
-    assert 429 in statuses
+        answers = [crawl.fetch(tight.url + "/robots.txt", agent) for _ in range(tight.rate_limit + 2)]
+    assert [a.status for a in answers][-2:] == [429, 429]
+    assert int(answers[-1].headers["retry-after"]) >= 2
 
 
 def test_polite_crawler_check_without_the_crawler_judges_the_log_only(site, capsys):

@@ -11,17 +11,22 @@ import re
 import urllib.parse
 import urllib.robotparser
 
-from .. import scrapelab
+from .. import crawl, scrapelab
 from . import Feedback, verdict
 from ..crawl import BURST_FACTOR
 
 # ------------------------------------------------------------------------ exercise 1: a polite crawler
 
 
-#: The small site on which the check provokes a 429: few members, and a server limit of 2 requests a second,
-#: so a crawler keeping to robots.txt's 25 a second meets "429 Too Many Requests" within its first requests.
-TIGHT_SITE = {"seed": 3, "n_people": 4, "rate_limit": 2, "time_limit": 120}
+#: The small site on which the check provokes a 429. Before running the crawler there, the check itself sends
+#: ``rate_limit + 1`` requests under the crawler's User-Agent, so the server is already refusing that agent when
+#: the crawler starts: its very first request meets "429 Too Many Requests" whatever its pace, with a
+#: Retry-After of 2 or 3 seconds (never 1, so a fixed one-second pause shows), and a crawler that waits the
+#: Retry-After time never meets two 429s in a row.
+TIGHT_SITE = {"seed": 3, "n_people": 4, "rate_limit": 5, "retry_after": 3, "time_limit": 120}
 
+#: Words of a web browser's User-Agent: a crawler sending them poses as a person browsing.
+_BROWSER_WORDS = re.compile(r"^Mozilla/|\b(Chrome|Safari|Firefox|Gecko|Edg|OPR|Opera|MSIE|Trident)/", re.IGNORECASE)
 
 #: Marks "no result passed" (only the log is judged), as opposed to a crawler that returned None.
 _NOT_GIVEN = object()
@@ -32,20 +37,20 @@ def polite_crawler(site, agent: str, profiles: object = _NOT_GIVEN, *, since: in
 
     Only requests from log position ``since`` on are judged (pass ``len(site.log)`` taken just
     before the run, so that an earlier failed attempt under the same name does not count
-    against a corrected one). ``profiles``, the crawler's result ``{profile path: name}``, must
-    not list members who opted out or are private.
+    against a corrected one). ``profiles``, the crawler's result, must equal ``{profile path: name}``
+    of the site's public members, no more and no less.
 
-    Checks, in order: a User-Agent of its own; robots.txt first; no disallowed path;
-    no photos or albums of members who opted out, or of private members, and none of them
-    in the result; no request during a Retry-After wait; no more requests per second than
-    robots.txt asks; every public profile visited.
+    Checks, in order: a User-Agent of its own (not urllib's default, not a browser's); robots.txt
+    first; no disallowed path; no photos or albums of members who opted out, or of private members;
+    no request during a Retry-After wait; no more requests per second than robots.txt asks; every
+    public profile visited; the result.
 
     A crawler that keeps to robots.txt's rate never meets a 429 on ``site``, so its log cannot show
     whether it honours Retry-After. Pass the crawler function itself as ``crawler`` (called as
     ``crawler(base_url)``, with its default User-Agent ``agent``): the check then runs it once more on
-    a small site whose server allows only :data:`TIGHT_SITE` ``["rate_limit"]`` requests a second, which
-    provokes 429s, and judges from that site's log that it waited the Retry-After time and still
-    visited every public profile."""
+    the small site :data:`TIGHT_SITE`, which it makes refuse ``agent`` before the crawler starts, and
+    judges from that site's log that the crawler waited the Retry-After time, and from its result that
+    it still got every public profile."""
     if profiles is None:
         return verdict(False, "Your crawler returned None: end it with `return profiles`, a dict {profile path: name}.")
     first = _judge_polite_run(site, agent, None if profiles is _NOT_GIVEN else profiles, since=since)
@@ -55,28 +60,29 @@ def polite_crawler(site, agent: str, profiles: object = _NOT_GIVEN, *, since: in
         return verdict(False, "Pass your crawler function itself as crawler= (crawler=crawl_politely, without "
                            "parentheses), so the check can run it against a site that answers 429.")
     with scrapelab.SocialNetwork(**TIGHT_SITE) as tight:
-        crawler(tight.url)
-        entries = tight.log.entries(agent)
+        for _ in range(tight.rate_limit + 1):  # the server now refuses this agent for Retry-After seconds
+            crawl.fetch(tight.url + "/robots.txt", agent)
+        start = len(tight.log)
+        result = crawler(tight.url)
+        entries = [e for e in tight.log.entries(agent) if e.number >= start]
         met_429 = any(e.status == 429 for e in entries)
-        second = _judge_polite_run(tight, agent, None, rate_limited=True)
+        second = _judge_polite_run(tight, agent, result, since=start, rate_limited=True)
     if not entries:
         return verdict(False, "Called with another site's address, your crawler sent nothing there: crawl the "
                            "base_url it is given (not site.url), so that it works on any copy of Plaza.")
+    if not met_429:  # the server refused this agent when the crawler started; only a long stall avoids that
+        return verdict(False, "The check could not make the small site answer 429 to your crawler (was the machine "
+                           "very busy?), so it cannot see whether you honour Retry-After: run this cell again.")
     if not second:
-        return verdict(False, "On a site that answers 429 Too Many Requests after 2 requests a second: "
+        return verdict(False, "On a small copy of Plaza that answered 429 Too Many Requests with Retry-After: "
                            + second.message[0].lower() + second.message[1:])
-    if not met_429:
-        return verdict(False, "On a site whose server allows only 2 requests a second, your crawler never met a 429, "
-                           "so it waited 0.5 s or more between requests; the task asks for rate.seconds / "
-                           "rate.requests (robots.txt's Request-rate). Without a 429 the check cannot see whether "
-                           "you honour Retry-After.")
     return verdict(True, first.message + " And on a site that answered 429 Too Many Requests, it waited the "
                       "Retry-After time before asking again.")
 
 
 def _judge_polite_run(site, agent: str, profiles: object = None, *, since: int = 0,
                       rate_limited: bool = False) -> Feedback:
-    """The verdict on one run of a crawler, from ``site``'s log, without printing it.
+    """The verdict on one run of a crawler, from ``site``'s log and its result ``profiles``, without printing it.
 
     ``rate_limited``: the site answers 429 on purpose (the check's tight site), so a refused
     request does not mean the crawler was too fast, and a gap in what it visited is named as
@@ -97,6 +103,9 @@ def _judge_polite_run(site, agent: str, profiles: object = None, *, since: int =
         return Feedback(False, f"No request with User-Agent {agent!r} reached the site. Did your crawler run against "
                            "site.url, with that User-Agent?")
     problems = []
+    if _BROWSER_WORDS.search(agent):
+        problems.append(f"your User-Agent {agent!r} poses as a web browser: send the crawler's own name and a "
+                        "contact, as the exercise's AGENT does, so the platform knows who is crawling")
     if entries[0].path != "/robots.txt":
         problems.append(f"your first request was {entries[0].path}: read /robots.txt before anything else")
     robots = urllib.robotparser.RobotFileParser()
@@ -115,22 +124,15 @@ def _judge_polite_run(site, agent: str, profiles: object = None, *, since: int =
         who = opted[took_opted[0]].name if took_opted[0] in opted else f"the author of {took_opted[0]}"
         problems.append(f"you downloaded photos of {who}, who opted out (their page says noindex, noai): "
                         "skip a page whose <meta name=\"robots\"> or X-Robots-Tag header says so, and its photos")
-    for key in sorted(profiles or {}):
-        path = urllib.parse.urlsplit(key).path if "://" in str(key) else str(key)  # full URLs count too
-        person = next((p for p in site.people if p.path == path and p.visibility != "public"), None)
-        if person is not None:
-            reason = "opted out (noindex, noai)" if person.visibility == "opted_out" else "is private (403)"
-            problems.append(f"your result lists {person.name} ({path}), who {reason}: leave such profiles out")
-            break
     took_private = sorted({_slug_of(e.path) for e in entries
                            if _slug_of(e.path) in private and not e.path.startswith("/people/")})
     if took_private:
         problems.append(f"after the login wall (403) of {private[took_private[0]].name}'s profile you still asked for "
                         "their photos: a 403 means no")
-    retry_wait = _ignored_retry_after(entries)
-    if retry_wait:
+    if _ignored_retry_after(entries, 0 if rate_limited else site.retry_after):
         problems.append("after a 429 you sent the next request before the Retry-After time had passed: "
-                        "sleep for int(response.headers['Retry-After']) seconds, then retry")
+                        "sleep for int(response.headers['Retry-After']) seconds (crawl.retry_after(response)), "
+                        "then retry")
     per_second, seconds = scrapelab.REQUEST_RATE
     if not rate_limited and _max_in_window(entries, seconds) > BURST_FACTOR * per_second:
         problems.append(f"you sent far more than {per_second} requests in one second; robots.txt asks for "
@@ -146,11 +148,43 @@ def _judge_polite_run(site, agent: str, profiles: object = None, *, since: int =
         problems.append(f"you visited {len(site.members('public')) - len(missed)} of the "
                         f"{len(site.members('public'))} public profiles, e.g. not {missed[0].path}: the directory has "
                         f"{pages} pages; follow its rel=\"next\" links")
+    if profiles is not None:
+        problems += _result_problems(site, profiles)[:1]
     if problems:
         return Feedback(False, "Not polite yet: " + "; ".join(problems) + ".")
     return Feedback(True, "Polite: your own User-Agent, robots.txt read first and obeyed, opted-out and private "
-                      "members left alone, no more than the requested rate. (Polite to the platform, that is: the "
-                      "rest of the lesson asks whether the people in the photos agreed.)")
+                      "members left alone, no more than the requested rate, and the result lists exactly the "
+                      "public profiles with their names. (Polite to the platform, that is: the rest of the lesson "
+                      "asks whether the people in the photos agreed.)")
+
+
+def _result_problems(site, profiles: dict) -> list[str]:
+    """What is wrong with a crawler's result, compared with ``{path: name}`` of ``site``'s public members."""
+    expected = {p.path: p.name for p in site.members("public")}
+    problems = []
+    full_urls = sorted(str(k) for k in profiles if "://" in str(k))
+    if full_urls:
+        problems.append(f"your result's keys are full URLs (e.g. {full_urls[0]!r}): use the path only, "
+                        "e.g. '/people/ana-lee' (url[len(base_url):])")
+    for key in sorted(map(str, profiles)):
+        person = next((p for p in site.people if p.path == key and p.visibility != "public"), None)
+        if person is not None:
+            reason = "opted out (noindex, noai)" if person.visibility == "opted_out" else "is private (403)"
+            problems.append(f"your result lists {person.name} ({key}), who {reason}: leave such profiles out")
+    unknown = sorted(str(k) for k in profiles if "://" not in str(k) and k not in expected
+                     and not any(p.path == k for p in site.people))
+    if unknown:
+        problems.append(f"your result has the key {unknown[0]!r}, which is not a profile path: the keys are "
+                        "paths such as '/people/ana-lee'")
+    absent = sorted(set(expected) - set(profiles))
+    if absent and not full_urls:
+        problems.append(f"your result lists {len(set(expected) & set(profiles))} of the {len(expected)} public "
+                        f"profiles your crawler may visit, e.g. not {absent[0]}: add every public profile you visit")
+    wrong_names = sorted(k for k in set(expected) & set(profiles) if profiles[k] != expected[k])
+    if wrong_names:
+        problems.append(f"your result gives {wrong_names[0]} the value {profiles[wrong_names[0]]!r}, not the "
+                        f"member's name {expected[wrong_names[0]]!r} (page.name)")
+    return problems
 
 
 def _slug_of(path: str) -> str | None:
@@ -158,10 +192,11 @@ def _slug_of(path: str) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
-def _ignored_retry_after(entries) -> bool:
-    """True if a request followed a 429 sooner than the Retry-After time (with 50 ms of slack)."""
+def _ignored_retry_after(entries, retry_after: float) -> bool:
+    """True if a request that followed a 429 was itself refused again (a crawler that waits what the header says
+    always finds the server open again), or came sooner than ``retry_after`` seconds (with 50 ms of slack)."""
     for before, after in zip(entries, entries[1:]):
-        if before.status == 429 and after.time - before.time < scrapelab.RETRY_AFTER - 0.05:
+        if before.status == 429 and (after.status == 429 or after.time - before.time < retry_after - 0.05):
             return True
     return False
 
