@@ -209,44 +209,81 @@ RECORDS = check.consent_exercise_records()
 BY_ID = {r["id"]: r for r in RECORDS}
 KEEP = ["plaza-3", "own-ana", "synthetic-12"]
 
+def _returns(ids):
+    """A filter that returns fixed ids (or a fixed value) whatever records it is given."""
+    return lambda records: ids
+
+
+def _ids_plus(extra):
+    """The right filter, plus the records with these ids kept as well."""
+    return lambda records: [r["id"] for r in records if check.covers_face_recognition(r) or r["id"] in extra]
+
+
+def _filter_in_place(records):
+    """Right ids, but it empties the caller's list while doing so."""
+    kept = [r for r in records if check.covers_face_recognition(r)]
+    records[:] = kept
+    return kept
+
+
+def _clear(records):
+    records.clear()
+    return records
+
+
 CONSENT_WRONG = {
-    "public treated as consent": (KEEP + ["web-1"], "public is not consent"),
-    "a platform licence treated as consent": (KEEP + ["web-2"], "licence the user gave the platform"),
-    "the London set kept": (KEEP + ["london-017"], "does not name face recognition"),
-    "a withdrawn consent kept": (KEEP + ["own-cho"], "withdrew"),
-    "consent for something else kept": (KEEP + ["own-ben"], "consent covers only what it names"),
-    "synthetic people dropped": (["own-ana"], "nobody to ask"),
-    "an id that does not exist": (KEEP + ["nope"], "not one of the records' ids"),
-    "forgot to return": (None, "forget `return`"),
-    "a string": ("own-ana", "Return a list"),
+    "public treated as consent": (_ids_plus({"web-1"}), "public is not consent"),
+    "a platform licence treated as consent": (_ids_plus({"web-2"}), "licence the user gave the platform"),
+    "the London set kept": (_ids_plus({"london-017"}), "does not name face recognition"),
+    "a withdrawn consent kept": (_ids_plus({"own-cho"}), "withdrew"),
+    "consent for something else kept": (_ids_plus({"own-ben"}), "consent covers only what it names"),
+    "synthetic people dropped": (lambda records: [r for r in records if r["source"] == "own_photo"
+                                                  and check.covers_face_recognition(r)], "nobody to ask"),
+    "an id that does not exist": (lambda records: [r["id"] for r in records if check.covers_face_recognition(r)]
+                                  + ["nope"], "not one of the records' ids"),
+    "forgot to return": (_returns(None), "forget `return`"),
+    "a string": (_returns("own-ana"), "Return a list"),
+    "the first set's ids hard-coded": (_returns(KEEP), "On a second set of records"),
+    "the result, not the function": (KEEP, "Pass your function itself"),
+    "empties the caller's list": (_clear, "changed the list it was given"),
+    "filters the caller's list in place": (_filter_in_place, "changed the list it was given"),
 }
 
 
 @pytest.mark.parametrize("mistake", list(CONSENT_WRONG))
 def test_consent_filter_names_each_mistake(mistake, capsys):
     answer, phrase = CONSENT_WRONG[mistake]
-    feedback = check.consent_filter(answer, RECORDS)
+    feedback = check.consent_filter(answer)
     assert not feedback and phrase in feedback.message, feedback.message
 
 
 def _keep_by_regex(records):
     """Another right algorithm: a regular expression over the consent text."""
-    words = re.compile(r"face(ial)? recognition|biometric|face embedding", re.IGNORECASE)
+    words = re.compile(r"face(ial)? recognition|biometric|face embedding|face template", re.IGNORECASE)
     return [r["id"] for r in records if (r["source"] == "synthetic" and r.get("generator"))
             or (r["source"] in ("consented", "own_photo") and not r.get("withdrawn") and words.search(r["consent"]))]
 
 
 CONSENT_RIGHT = {
-    "the records themselves": lambda: [r for r in RECORDS if check.covers_face_recognition(r)],
-    "their ids, in another order": lambda: list(reversed(KEEP)),
-    "a set of ids from a regex": lambda: set(_keep_by_regex(RECORDS)),
-    "a tuple of records": lambda: tuple(BY_ID[i] for i in KEEP),
+    "the records themselves": lambda records: [r for r in records if check.covers_face_recognition(r)],
+    "their ids, in another order": lambda records: [r["id"] for r in reversed(records)
+                                                    if check.covers_face_recognition(r)],
+    "a set of ids from a regex": lambda records: set(_keep_by_regex(records)),
+    "a tuple of records": lambda records: tuple(filter(check.covers_face_recognition, records)),
 }
 
 
 @pytest.mark.parametrize("answer", list(CONSENT_RIGHT))
 def test_consent_filter_accepts_right_answers(answer, capsys):
-    assert check.consent_filter(CONSENT_RIGHT[answer](), RECORDS)
+    assert check.consent_filter(CONSENT_RIGHT[answer])
+
+
+def test_consent_filter_says_when_the_exercise_is_not_done(capsys):
+    def stub(records):
+        raise NotImplementedError
+    with pytest.raises(NotImplementedError):
+        check.consent_filter(stub)
+    assert "not done yet" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- exercise 3: an erasure request

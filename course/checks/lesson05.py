@@ -12,7 +12,7 @@ import urllib.parse
 import urllib.robotparser
 
 from .. import crawl, scrapelab
-from . import Feedback, verdict
+from . import Feedback, not_done, verdict
 from ..crawl import BURST_FACTOR
 
 # ------------------------------------------------------------------------ exercise 1: a polite crawler
@@ -272,30 +272,79 @@ def covers_face_recognition(record: dict) -> bool:
     return any(word in text for word in _FR_WORDS)
 
 
-def consent_filter(answer: object, records: list[dict] | None = None) -> Feedback:
-    """Exercise 2: the records (or their ids) whose provenance or consent covers face recognition."""
-    records = consent_exercise_records() if records is None else records
+def _second_consent_records() -> list[dict]:
+    """Other records of the same kinds, with other ids: the check runs the learner's filter on these too,
+    so that a function returning the first set's right ids whatever it is given is caught."""
+    return [
+        {"id": "own-dev", "source": "own_photo", "subject": "Dev (a classmate)", "consent_date": "2026-11-21",
+         "consent": "I consent to biometric processing of my photo (a face template) for this course."},
+        {"id": "own-eli", "source": "own_photo", "subject": "Eli (a classmate)", "consent_date": "2026-11-19",
+         "consent": "I agree that this photo is used for facial recognition exercises in this course.",
+         "withdrawn": "2026-11-26"},
+        {"id": "web-3", "source": "scraped", "url": "https://forum.example/u/41/avatar", "public": True,
+         "consent": ""},
+        {"id": "synthetic-40", "source": "synthetic", "generator": "course.faces",
+         "generator_version": scrapelab.faces.GENERATOR_VERSION, "identity_seed": 1203, "view_seed": 7},
+        {"id": "own-fay", "source": "own_photo", "subject": "Fay (a classmate)", "consent_date": "2026-11-22",
+         "consent": "I agree that my photo is shown in the class slides."},
+    ]
+
+
+_SECOND_KEEP = ("own-dev", "synthetic-40")
+_WHY_SECOND = {
+    "own-dev": "Dev's consent names biometric processing (a face template) explicitly",
+    "own-eli": "Eli withdrew consent: from then on it covers nothing",
+    "web-3": "public is not consent: nobody asked the person",
+    "synthetic-40": "a synthetic person (generator + seeds): there is nobody to ask",
+    "own-fay": "Fay agreed to class slides, not to face recognition: consent covers only what it names",
+}
+
+
+def consent_filter(keep: object) -> Feedback:
+    """Exercise 2: ``keep(records)`` returns the records (or their ids) whose provenance or consent covers
+    face recognition. The check calls the learner's function itself, on its own fresh copies of the exercise's
+    records and of a second set with other ids, and compares what it returns with the right ids."""
+    if not callable(keep):
+        return verdict(False, "Pass your function itself: check.consent_filter(keep_for_face_recognition), without "
+                           "parentheses; the check runs it on its own copy of the records and on a second set.")
+    for records, expected, why in ((consent_exercise_records(), _EXPECTED_KEEP, _WHY),
+                                   (_second_consent_records(), _SECOND_KEEP, _WHY_SECOND)):
+        try:
+            answer = keep(records)
+        except NotImplementedError:
+            not_done()
+            raise
+        problem = _consent_problem(answer, records, expected, why)
+        if problem:
+            return verdict(False, ("On a second set of records (ids " + ", ".join(sorted(why)) + "): "
+                                   if why is _WHY_SECOND else "") + problem)
+    return verdict(True, "Kept: the synthetic people and the consents that name face recognition, on the exercise's "
+                      "records and on a second set. Public photos, a platform's licence, a consent for something "
+                      "else and a withdrawn consent do not cover it.")
+
+
+def _consent_problem(answer: object, records: list[dict], expected: tuple, why: dict) -> str | None:
+    """What is wrong with ``answer``, the filter's result on ``records`` (None if nothing)."""
     if answer is None:
-        return verdict(False, "Your function returned None: did you forget `return`?")
+        return "Your function returned None: did you forget `return`?"
     if isinstance(answer, (str, dict)) or not hasattr(answer, "__iter__"):
-        return verdict(False, "Return a list of the records you keep (or of their 'id's).")
-    kept = []
-    for item in answer:
-        kept.append(item.get("id") if isinstance(item, dict) else item)
-    known = {r["id"] for r in records}
-    unknown = [k for k in kept if k not in known]
+        return "Return a list of the records you keep (or of their 'id's)."
+    fresh = [r["id"] for r in records]
+    if len(fresh) != len(why) or set(fresh) != set(why):
+        return ("Your function changed the list it was given (removed or replaced records): build a new list "
+                "and return it, leaving the caller's records as they were.")
+    kept = [item.get("id") if isinstance(item, dict) else item for item in answer]
+    unknown = [k for k in kept if k not in why]
     if unknown:
-        return verdict(False, f"{unknown[0]!r} is not one of the records' ids.")
+        return f"{unknown[0]!r} is not one of the records' ids."
     kept_set = set(kept)
-    wrong_kept = [i for i in known if i in kept_set and i not in _EXPECTED_KEEP]
-    wrong_dropped = [i for i in _EXPECTED_KEEP if i in known and i not in kept_set]
+    wrong_kept = sorted(i for i in why if i in kept_set and i not in expected)
+    wrong_dropped = sorted(i for i in expected if i not in kept_set)
     if not wrong_kept and not wrong_dropped:
-        return verdict(True, "Kept: the two synthetic people and Ana, whose consent names face recognition. "
-                          "Public photos, a platform's licence, a consent for something else and a withdrawn "
-                          "consent do not cover it.")
-    notes = [f"you kept {i} ({_WHY[i]})" for i in sorted(wrong_kept)]
-    notes += [f"you dropped {i}, which should stay ({_WHY[i]})" for i in sorted(wrong_dropped)]
-    return verdict(False, "Not quite — " + "; ".join(notes) + ".")
+        return None
+    notes = [f"you kept {i} ({why[i]})" for i in wrong_kept]
+    notes += [f"you dropped {i}, which should stay ({why[i]})" for i in wrong_dropped]
+    return "Not quite — " + "; ".join(notes) + "."
 
 
 # ------------------------------------------------------------------------ exercise 3: a deletion request
