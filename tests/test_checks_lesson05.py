@@ -288,47 +288,69 @@ def test_consent_filter_says_when_the_exercise_is_not_done(capsys):
 
 # --------------------------------------------------------------------------- exercise 3: an erasure request
 
-GOOD_LETTER = """To the Data Protection Officer,
-My name is Ana Example. Photos of me were copied from my profile https://plaza.example/people/ana-example.
-Under Article 17 of the GDPR I ask you to erase all photos of me and every face embedding or biometric template
-computed from them, and to stop collecting my photos. Please confirm in writing without undue delay, and at the
-latest within one month of this letter.
-"""
-NAMELESS = GOOD_LETTER.replace("My name is Ana Example.", "I am writing about my photos.")
-
-LETTER_WRONG = {
-    "photos only": (GOOD_LETTER.replace("and every face embedding or biometric template\ncomputed from them, ", ""),
-                    "embeddings"),
-    "GDPR without the article": (GOOD_LETTER.replace("Article 17 of the GDPR", "the GDPR"), "Article 17"),
-    "no deadline": (GOOD_LETTER.replace("without undue delay, and at the\nlatest within one month of this letter",
-                                        "soon"), "deadline"),
-    "nameless": (NAMELESS, "who you are"),
-    "'I am Concerned' is not a name": (NAMELESS.replace("I am writing", "I am Concerned"), "who you are"),
-    "one line": ("Please delete my data.", "who you are"),
-    "not a string": (42, "one string"),
-    "not set yet": (None, "not set `letter` yet"),
+GOOD_REQUEST = {
+    "requester": "Ana Example",
+    "profile_url": "https://plaza.example/people/ana-example",
+    "legal_basis": "GDPR Article 17 (the right to erasure)",
+    "erase": ["the photos of me", "the face embeddings and biometric templates computed from them"],
+    "deadline": "without undue delay, at the latest within one month",
+    "letter": "To the Data Protection Officer, ... (the learner's own letter, which the check does not read)",
 }
 
 
-@pytest.mark.parametrize("mistake", list(LETTER_WRONG))
+def _request(**changes):
+    return {**GOOD_REQUEST, **changes}
+
+
+REQUEST_WRONG = {
+    "photos only": (_request(erase=["the photos of me"]), "the vectors computed from them"),
+    "templates only": (_request(erase=["the face embeddings and biometric templates computed from them"]),
+                       "the photos of you"),
+    "the right of access, not erasure": (_request(legal_basis="GDPR Article 15 (the right of access)"),
+                                         "erasure is Article 17"),
+    "the platform's terms as a basis": (_request(legal_basis="the platform's terms of service"), "contract"),
+    "robots.txt as a basis": (_request(legal_basis="robots.txt"), "not a legal right"),
+    "a basis not among the options": (_request(legal_basis="my right to privacy"), "not one of the options"),
+    "a year's deadline": (_request(deadline="within one year"), "within one month"),
+    "no deadline": (_request(deadline="no deadline"), "within one month"),
+    "no name": (_request(requester=""), "requester"),
+    "no URL": (_request(profile_url="my profile"), "profile_url"),
+    "erase as a string": (_request(erase="the photos of me"), "a list of the options"),
+    "an erase item not among the options": (_request(erase=["the photos of me", "everything"]),
+                                            "not one of the options"),
+    "no letter": (_request(letter="  "), "letter"),
+    "a key missing": ({k: v for k, v in GOOD_REQUEST.items() if k != "deadline"}, "has no deadline"),
+    "only a letter string": ("Dear DPO, please delete my photos under Article 17 within one month.", "as a dict"),
+    "not set yet": (None, "not set `erasure` yet"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(REQUEST_WRONG))
 def test_deletion_request_names_each_gap(mistake, capsys):
-    letter, phrase = LETTER_WRONG[mistake]
-    feedback = check.deletion_request(letter)
+    request, phrase = REQUEST_WRONG[mistake]
+    feedback = check.deletion_request(request)
     assert not feedback and phrase in feedback.message, feedback.message
+    assert "model letter" not in capsys.readouterr().out  # the model is shown only after a right set of fields
 
 
-LETTER_RIGHT = {
-    "GDPR": GOOD_LETTER,
-    "BIPA instead": GOOD_LETTER.replace("Article 17 of the GDPR", "Illinois BIPA"),
-    "I'm ...": NAMELESS.replace("I am writing about my photos.", "I'm Alex Sample."),
-    "lower case": NAMELESS.replace("I am writing about my photos.", "my name is alex sample."),
-    "signed at the end": NAMELESS + "\nAlex Sample\n",
+REQUEST_RIGHT = {
+    "GDPR": GOOD_REQUEST,
+    "BIPA instead": _request(legal_basis="Illinois BIPA (740 ILCS 14)"),
+    "other capitals and a final full stop": _request(legal_basis="gdpr article 17 (the right to erasure).",
+                                                     deadline="Without undue delay, at the latest within one month"),
+    "a non-ASCII name": _request(requester="Łucja Żak"),
+    "all three things to erase, as a tuple": _request(erase=tuple(check.ERASE_OPTIONS)),
+    "a letter written any way at all": _request(letter="I, Alex Sample, ask you to erase...\nRegards\nalex@example.org"),
 }
 
 
-@pytest.mark.parametrize("answer", list(LETTER_RIGHT))
-def test_deletion_request_accepts_right_letters(answer, capsys):
-    assert check.deletion_request(LETTER_RIGHT[answer])
+@pytest.mark.parametrize("answer", list(REQUEST_RIGHT))
+def test_deletion_request_accepts_right_fields_and_says_the_letter_was_not_judged(answer, capsys):
+    feedback = check.deletion_request(REQUEST_RIGHT[answer])
+    assert feedback, feedback.message
+    assert "NOT judged" in feedback.message
+    out = capsys.readouterr().out
+    assert check.ERASURE_RUBRIC in out and check.MODEL_LETTER in out
 
 
 # --------------------------------------------------------------------------- exercise 4: a position statement

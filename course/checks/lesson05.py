@@ -12,7 +12,7 @@ import urllib.parse
 import urllib.robotparser
 
 from .. import crawl, scrapelab
-from . import Feedback, not_done, verdict
+from . import Feedback, chosen_option, not_done, verdict
 from ..crawl import BURST_FACTOR
 
 # ------------------------------------------------------------------------ exercise 1: a polite crawler
@@ -347,57 +347,115 @@ def _consent_problem(answer: object, records: list[dict], expected: tuple, why: 
     return "Not quite — " + "; ".join(notes) + "."
 
 
-# ------------------------------------------------------------------------ exercise 3: a deletion request
+# ------------------------------------------------------------------------ exercise 3: an erasure request
 
-# "my name is ..." / "name: ...", or "I am" / "I'm" or a sign-off followed by a capitalised first and last
-# name ("I am writing" and "I am Concerned about" are not names), or a name alone on the last line
-_WHO = re.compile(r"(?i:\bmy name is|\bname:)\s+\w+"
-                  r"|\b(?i:i am|i'm|i’m|sincerely|regards|signed)[,:]?\s+[A-Z][\w'-]+\s+[A-Z][\w'-]+"
-                  r"|\n\s*[A-Z][\w'-]+\s+[A-Z][\w'-]+[.\s]*$")
-_WHAT_PHOTO = re.compile(r"\b(photo|photograph|image|picture)s?\b", re.IGNORECASE)
-_WHAT_DERIVED = re.compile(r"\b(embedding|vector|face ?print|face template|biometric|template|"
-                           r"scan of face geometry|face geometry)s?\b", re.IGNORECASE)
-_WHERE = re.compile(r"https?://|/people/|profile|account|url", re.IGNORECASE)
-_GDPR_17 = re.compile(r"\b(art(icle)?\.?\s*17)\b", re.IGNORECASE)
-_BIPA = re.compile(r"\bBIPA\b|740 ILCS 14|Biometric Information Privacy Act", re.IGNORECASE)
-_DEADLINE = re.compile(r"within\s+(\d+|one|two|three|four|thirty)\s+(days?|weeks?|months?)|one month|"
-                       r"without undue delay|\bby\s+\d{1,2}\s+[A-Z][a-z]+\s+\d{4}|\b\d{4}-\d{2}-\d{2}\b",
-                       re.IGNORECASE)
+#: Where the right to have the photos and templates erased comes from; the last three give no such right.
+LEGAL_BASES = ("GDPR Article 17 (the right to erasure)", "Illinois BIPA (740 ILCS 14)",
+               "GDPR Article 15 (the right of access)", "the platform's terms of service", "robots.txt")
+_RIGHT_BASES = LEGAL_BASES[:2]
+_WHY_NOT_BASIS = {
+    "GDPR Article 15 (the right of access)": "Article 15 lets you see what they hold; erasure is Article 17",
+    "the platform's terms of service": "the terms are a contract between the platform and its users, not a right "
+                                       "you hold against the search company",
+    "robots.txt": "robots.txt is a request to crawlers, not a legal right (RFC 9309)",
+}
+#: What the request may ask to erase; the photos and what was computed from them must both be there.
+ERASE_OPTIONS = ("the photos of me", "the face embeddings and biometric templates computed from them",
+                 "my entries in the search results")
+DEADLINES = ("without undue delay, at the latest within one month", "within one year", "no deadline")
+_RIGHT_DEADLINE = DEADLINES[0]
+ERASURE_FIELDS = ("requester", "profile_url", "legal_basis", "erase", "deadline", "letter")
+
+ERASURE_RUBRIC = """\
+Assess your letter yourself (the check did not read it). For each line, yes / not yet:
+  1. It names you and the profile the photos came from, as in your fields, so they can find your data.
+  2. It asks to erase the photos AND the embeddings / templates computed from them, and nothing weaker
+     (no "you may keep ...", no waiving the right you invoke).
+  3. It names the legal basis you chose, and the deadline you chose, without softening it.
+  4. It asks them to confirm the erasure in writing and to stop collecting your photos in future."""
+
+MODEL_LETTER = """\
+To the Data Protection Officer of Example Face Search Ltd,
+
+My name is Alex Sample. Photos of me were copied from my profile at https://plaza.example/people/alex-sample.
+Under Article 17 of the GDPR (the right to erasure), I ask you to erase every photo of me that you hold and
+every face embedding, biometric template or other data computed from them, to remove me from your search
+results, and to stop collecting photos of me in future. Please confirm in writing that this has been done
+without undue delay, and at the latest within one month of receiving this letter (GDPR Art. 12(3)).
+
+Alex Sample"""
+
+_ERASURE_EXAMPLE = ("{'requester': 'Alex Sample', 'profile_url': 'https://plaza.example/people/alex-sample', "
+                    "'legal_basis': ..., 'erase': [...], 'deadline': ..., 'letter': \"\"\"...\"\"\"}")
 
 
-def deletion_request(letter: object) -> Feedback:
-    """Exercise 3: an erasure request with who, what data, the legal basis and a deadline."""
-    if letter is None:
-        return verdict(False, "You have not set `letter` yet: write your letter as one (triple-quoted) string.")
-    if not isinstance(letter, str) or not letter.strip():
-        return verdict(False, "Write the letter as one string (a triple-quoted string is easiest).")
-    missing = []
-    if not _WHO.search(letter):
-        missing.append("who you are (e.g. 'My name is ...'): they must be able to find your data")
-    if not _WHERE.search(letter):
-        missing.append("where your data is (the profile URL or account the photos came from)")
-    if not _WHAT_PHOTO.search(letter):
-        missing.append("what data: the photos of you")
-    elif not _WHAT_DERIVED.search(letter):
-        missing.append("the data derived from the photos: the face embeddings / biometric templates (deleting "
-                       "the photos does not delete the vectors computed from them, lesson 04)")
-    if not (_GDPR_17.search(letter) or _BIPA.search(letter)):
-        if re.search(r"\bGDPR\b", letter):
-            missing.append("the article: the right to erasure is GDPR Article 17")
-        else:
-            missing.append("the legal basis (GDPR Article 17, the right to erasure; or Illinois BIPA, 740 ILCS 14)")
-    if not _DEADLINE.search(letter):
-        missing.append("a deadline (e.g. 'without undue delay and at the latest within one month')")
+def deletion_request(request: object) -> Feedback:
+    """Exercise 3: an erasure request given as fields (who, which profile, the legal basis, what to erase, the
+    deadline, each choice copied from the options above) and the letter text.
+
+    The machine judges the fields only. The letter is free prose, which it does not read: after a right set of
+    fields it says so plainly and prints a rubric and a model letter to compare with."""
+    if request is None:
+        return verdict(False, "You have not set `erasure` yet: fill the dict " + _ERASURE_EXAMPLE + ".")
+    if not isinstance(request, dict):
+        return verdict(False, "Give the request as a dict with the keys " + ", ".join(ERASURE_FIELDS)
+                       + ", e.g. " + _ERASURE_EXAMPLE + ".")
+    missing = [k for k in ERASURE_FIELDS if k not in request]
     if missing:
-        return verdict(False, "Your letter does not say " + "; nor ".join(missing) + ".")
-    tips = []
-    if not re.search(r"confirm", letter, re.IGNORECASE):
-        tips.append("ask them to confirm the deletion in writing")
-    if not re.search(r"stop|cease|no longer|not collect", letter, re.IGNORECASE):
-        tips.append("ask them to stop collecting your photos in future")
-    tip = (" Stronger still: " + " and ".join(tips) + ".") if tips else ""
-    return verdict(True, "A complete request: who, where, what (photos and the templates made from them), the legal "
-                      "basis and a deadline." + tip)
+        return verdict(False, f"Your request has no {', '.join(missing)}: the keys are " + ", ".join(ERASURE_FIELDS) + ".")
+    problems = []
+    name = request["requester"]
+    if not isinstance(name, str) or len(name.strip()) < 2:
+        problems.append("requester: your (invented) name, as a string, so they can find your data")
+    url = request["profile_url"]
+    split = urllib.parse.urlsplit(url.strip()) if isinstance(url, str) else None
+    if split is None or split.scheme not in ("http", "https") or not split.netloc:
+        problems.append("profile_url: the full address of the profile the photos came from, e.g. "
+                        "'https://plaza.example/people/alex-sample'")
+    basis, message = chosen_option(request["legal_basis"], LEGAL_BASES, "legal_basis")
+    if message:
+        problems.append(message.rstrip("."))
+    elif basis not in _RIGHT_BASES:
+        problems.append(f"legal_basis: {_WHY_NOT_BASIS[basis]}; the right to have them erased is GDPR Article 17, "
+                        "or in Illinois BIPA")
+    problems += _erase_problems(request["erase"])
+    deadline, message = chosen_option(request["deadline"], DEADLINES, "deadline")
+    if message:
+        problems.append(message.rstrip("."))
+    elif deadline != _RIGHT_DEADLINE:
+        problems.append(f"deadline: {deadline!r} lets them keep your data for as long as they like; under the GDPR "
+                        "they must act without undue delay and at the latest within one month (Art. 12(3))")
+    letter = request["letter"]
+    if not isinstance(letter, str) or not letter.strip():
+        problems.append("letter: write the letter itself as one string (a triple-quoted string is easiest)")
+    if problems:
+        return verdict(False, "Not yet: " + "; ".join(problems) + ".")
+    feedback = verdict(True, f"Your fields are right: {name.strip()}, the profile, {basis}, the photos and the "
+                            "templates computed from them, and a deadline of one month at most. Your letter's "
+                            "text was NOT judged (a machine cannot judge prose reliably): assess it with the rubric "
+                            "below.")
+    print(ERASURE_RUBRIC)
+    print("\nA model letter, to compare with (not the only good one):\n" + MODEL_LETTER)
+    return feedback
+
+
+def _erase_problems(erase: object) -> list[str]:
+    """What is wrong with the ``erase`` field: a list of :data:`ERASE_OPTIONS` with the photos and the templates."""
+    if isinstance(erase, str) or not isinstance(erase, (list, tuple, set)) or not erase:
+        return ["erase: a list of the options, e.g. [" + ", ".join(repr(o) for o in ERASE_OPTIONS[:2]) + "]"]
+    chosen = set()
+    for item in erase:
+        option, message = chosen_option(item, ERASE_OPTIONS, "erase")
+        if message:
+            return [message.rstrip(".")]
+        chosen.add(option)
+    problems = []
+    if ERASE_OPTIONS[0] not in chosen:
+        problems.append("erase: the photos of you, first of all")
+    if ERASE_OPTIONS[1] not in chosen:
+        problems.append("erase: the face embeddings and templates computed from the photos too; deleting the photos "
+                        "does not delete the vectors computed from them (lesson 04), and the search runs on those")
+    return problems
 
 
 # ------------------------------------------------------------------------ exercise 4: a position statement
