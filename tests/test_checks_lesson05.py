@@ -360,67 +360,80 @@ SOURCES = {"opc": "https://priv.gc.ca/opc", "aiact": "https://eur-lex.europa.eu/
 BODY = ("I argue against the motion: scraping faces for a search engine should be unlawful, whatever robots.txt "
         "says, because the people in the photos never agreed and cannot realistically object. ") * 3
 GOOD = BODY + "Canada's commissioners called it mass surveillance [opc], and the EU bans it [aiact]."
+TWO = ["opc", "aiact"]
 
 POSITION_WRONG = {
-    "the reported answer: Parks and Clearview, 99.6 %": (
-        "against", GOOD + " Nijeer Parks spent 10 days in jail after Clearview matched him, with a tool sold as "
-        "99.6 % accurate.", "Nijeer Parks's arrest to Clearview"),
-    "Clearview named in Reid's arrest": ("against", GOOD + " Clearview put Randal Reid in jail.", "Reid's arrest"),
-    "Clearview named in Williams' arrest": (
-        "against", GOOD + " Robert Williams was arrested after a Clearview search.", "Robert Williams's arrest"),
-    "an image count stated as fact": ("against", GOOD + " Clearview holds 60 billion images.", "company's own claims"),
-    "over 30 billion faces as fact": ("against", GOOD + " Its index spans 30+ billion faces.", "company's own claims"),
-    "99.6 % stated as fact": ("for", GOOD + " The tool is 99.6% accurate.", "'99.6% accurate' as a fact"),
-    "too short": ("against", "I argue it should be banned [opc] [aiact].", "at least 80"),
-    "one source": ("against", BODY + " See [opc].", "cites 1"),
-    "a source not on the list": ("against", BODY + " See [opc] and [nyt].", "[nyt] is not one of them"),
-    "no stance": (None, GOOD, "not set `stance` yet"),
-    "a stance that is neither": ("maybe", GOOD, '"for" or "against"'),
-    "no statement": ("for", None, "not set `statement` yet"),
-    "not a string": ("for", ["a", "list"], "one string"),
+    "too short": ("against", "I argue it should be banned [opc] [aiact].", TWO, "at least 80"),
+    "one source": ("against", GOOD, ["opc"], "lists 1 source"),
+    "the same source twice": ("against", GOOD, ["opc", "OPC"], "lists 1 source"),
+    "a source not on the list": ("against", GOOD, ["opc", "nyt"], "'nyt' in `cited` is not one of"),
+    "cited as one string": ("against", GOOD, "[opc, aiact]", "should be a list of source keys"),
+    "cited not set": ("against", GOOD, None, "not set `cited` yet"),
+    "no stance": (None, GOOD, TWO, "not set `stance` yet"),
+    "a stance that is neither": ("maybe", GOOD, TWO, "not one of the options"),
+    "no statement": ("for", None, TWO, "not set `statement` yet"),
+    "not a string": ("for", ["a", "list"], TWO, "one string"),
 }
 
 
 @pytest.mark.parametrize("mistake", list(POSITION_WRONG))
 def test_position_statement_names_each_mistake(mistake, capsys):
-    stance, statement, phrase = POSITION_WRONG[mistake]
-    feedback = check.position_statement(stance, statement, SOURCES)
+    stance, statement, cited, phrase = POSITION_WRONG[mistake]
+    feedback = check.position_statement(stance, statement, SOURCES, cited)
     assert not feedback and phrase in feedback.message, feedback.message
     assert "model statement" not in capsys.readouterr().out  # no model answer before a valid attempt
 
 
 POSITION_RIGHT = {
-    "against, keys in brackets": ("against", GOOD),
-    "For, keys in any case and a URL": (" For ", BODY.replace("against", "for") + " See [OPC] and "
-                                        + SOURCES["williams"] + "."),
-    "Parks, hedged": ("against", GOOD + " Nijeer Parks spent 10 days in jail after a face search; which system "
-                      "was used is unknown, though some lists name Clearview."),
-    "an image count, attributed": ("against", GOOD + " Clearview claims more than 60 billion images, as reported "
-                                   "in October 2025."),
-    "99.6 %, attributed": ("for", GOOD + " Its chief executive told CBS the tool was 99.6% accurate [cbs]."),
-    "99.6 %, sold as": ("for", GOOD + " The tool was sold as 99.6 per cent accurate."),
-    "an image count, by its own account": ("against", GOOD + " By its own account it holds over 30 billion photos."),
-    "dollars are not images": ("against", GOOD + " Fines could reach 1.50 billion dollars."),
-    "Clearview and Williams in one sentence, unlinked": (
-        "against", GOOD + " Unlike Clearview's marketing, Robert Williams' arrest in Detroit shows what any face "
-        "search can do."),
+    "against, two keys": ("against", GOOD, TWO),
+    "For, keys in other capitals and brackets": (" For ", BODY.replace("against", "for"), ["[OPC]", "Williams"]),
+    "against the motion, spelled out": ("Against the motion.", GOOD, ["opc", "aiact", "williams"]),
+    "a tuple of keys": ("for the motion", GOOD, ("cbs", "williams")),
+    "Clearview's kind of technology and Williams": (
+        "against", GOOD + " Clearview's tool is the same kind of technology that led to Robert Williams' arrest.", TWO),
+    "another Robert Williams": ("against", GOOD + " A tool such as Clearview could put another Robert Williams "
+                                "in a cell.", TWO),
 }
 
 
 @pytest.mark.parametrize("answer", list(POSITION_RIGHT))
 def test_position_statement_accepts_right_answers_and_shows_rubric_and_model_after(answer, capsys):
-    stance, statement = POSITION_RIGHT[answer]
-    feedback = check.position_statement(stance, statement, SOURCES)
+    stance, statement, cited = POSITION_RIGHT[answer]
+    feedback = check.position_statement(stance, statement, SOURCES, cited)
     assert feedback, feedback.message
     shown = capsys.readouterr().out
-    assert "cannot judge" in feedback.message and "rubric" in shown.lower()
-    assert check.MODEL_STATEMENTS[stance.strip().lower()] in shown
+    assert "NOT judged" in feedback.message and "rubric" in shown.lower()
+    side = "for" if stance.strip().lower().startswith("for") else "against"
+    assert check.MODEL_STATEMENTS[side] in shown
+
+
+UNCONFIRMED_AS_FACT = {
+    "Parks and Clearview, 99.6 %": (GOOD + " Nijeer Parks spent 10 days in jail after Clearview matched him, with a "
+                                    "tool sold without proof.", "Nijeer Parks's arrest"),
+    "Clearview put Reid in jail": (GOOD + " Clearview put Randal Reid in jail.", "Reid's arrest"),
+    "an image count stated as fact": (GOOD + " Clearview holds 60 billion images.", "company's own claims"),
+    "99.6 % stated as fact": (GOOD + " The tool is 99.6% accurate.", "'99.6% accurate'"),
+}
+
+
+@pytest.mark.parametrize("claim", list(UNCONFIRMED_AS_FACT))
+def test_unconfirmed_claims_are_a_warning_beside_the_rubric_never_the_verdict(claim, capsys):
+    """The screen of the prose can misfire both ways, so it neither earns nor denies the ✅: the ✅ covers the
+    stance, the length and the sources only, and says the text was not judged; the screen's finding is shown."""
+    statement, phrase = UNCONFIRMED_AS_FACT[claim]
+    feedback = check.position_statement("against", statement, SOURCES, TWO)
+    assert feedback and "NOT judged" in feedback.message
+    assert "no unconfirmed claim" not in feedback.message
+    shown = capsys.readouterr().out
+    assert "⚠️" in shown and phrase in shown
 
 
 def test_model_statements_pass_their_own_check(capsys):
     keys = {k: f"https://example.org/{k}" for k in ("opc", "aiact", "williams", "cbs", "hiq", "rfc9309")}
     for stance, statement in check.MODEL_STATEMENTS.items():
-        assert check.position_statement(stance, statement, keys), stance
+        cited = re.findall(r"\[(\w+)\]", statement)
+        assert check.position_statement(stance, statement, keys, cited), stance
+        assert "⚠️" not in capsys.readouterr().out
 
 
 def test_check_names_everything_the_impolite_crawler_did(site, capsys):

@@ -460,7 +460,8 @@ def _erase_problems(erase: object) -> list[str]:
 
 # ------------------------------------------------------------------------ exercise 4: a position statement
 
-STANCES = ("for", "against")
+#: The stance, for or against the motion; "for" and "against" alone are accepted too.
+STANCE_OPTIONS = ("for the motion", "against the motion", "for", "against")
 #: People wrongly arrested after a face search; none of the lesson's sources establishes that Clearview was used.
 _WRONGLY_ARRESTED = re.compile(r"\b(Nijeer Parks|Parks|Randal(l)? (Quran )?Reid|Reid|Robert Williams|Porcha Woodruff|"
                                r"Woodruff|Michael Oliver)\b")
@@ -509,66 +510,83 @@ MODEL_STATEMENTS = {
 }
 
 
-def position_statement(stance: object, statement: object, sources: dict[str, str]) -> Feedback:
-    """Exercise 4: a ``stance`` ("for" or "against" the motion) and a ``statement`` of at least 80 words
-    citing two or more of ``sources`` by ``[key]`` or URL, with no unconfirmed claim stated as fact.
+def position_statement(stance: object, statement: object, sources: dict[str, str], cited: object = None) -> Feedback:
+    """Exercise 4: a ``stance`` (for or against the motion, one of :data:`STANCE_OPTIONS`), a ``statement`` of at
+    least 80 words, and ``cited``, the list of the keys of ``sources`` the statement rests on (two or more).
 
-    A machine can judge those parts only: whether the argument holds is for the learner to assess,
-    so after every attempt the check prints a rubric and a model statement for the chosen stance."""
+    A machine can judge those parts only, and the ✅ covers only them. Whether the argument holds, and whether it
+    states as fact what the lesson calls unconfirmed, is for the learner to assess: after every valid attempt the
+    check prints what a screen of the text flagged (a warning, which can misfire), a rubric and a model statement
+    for the chosen stance."""
     if stance is None:
-        return verdict(False, "You have not set `stance` yet: write stance = \"for\" or stance = \"against\" "
-                           "(the motion).")
-    if not isinstance(stance, str) or stance.strip().lower() not in STANCES:
-        return verdict(False, f"`stance` should be \"for\" or \"against\" the motion, not {stance!r}.")
+        return verdict(False, "You have not set `stance` yet: write stance = \"for the motion\" or stance = "
+                           "\"against the motion\".")
+    chosen, message = chosen_option(stance, STANCE_OPTIONS, "stance")
+    if message:
+        return verdict(False, message)
+    side = chosen.split()[0]
     if statement is None:
         return verdict(False, "You have not set `statement` yet: write your statement as one (triple-quoted) string.")
     if not isinstance(statement, str) or not statement.strip():
         return verdict(False, "Write your statement as one string (a triple-quoted string is easiest).")
-    stance = stance.strip().lower()
-    cited = sorted(key for key, url in sources.items() if f"[{key.lower()}]" in statement.lower() or url in statement)
-    words = len(re.findall(r"\w+", statement))
+    if cited is None:
+        return verdict(False, "You have not set `cited` yet: the list of the keys of the sources your statement "
+                           "rests on, e.g. cited = [\"opc\", \"aiact\"].")
+    if isinstance(cited, str) or not isinstance(cited, (list, tuple, set)):
+        return verdict(False, "`cited` should be a list of source keys, e.g. [\"opc\", \"aiact\"], not "
+                           f"{type(cited).__name__}.")
+    by_key = {key.casefold(): key for key in sources}
+    keys = [str(k).strip().strip("[]").casefold() for k in cited]
+    unknown = [k for k in keys if k not in by_key]
     problems = []
+    if unknown:
+        problems.append(f"{unknown[0]!r} in `cited` is not one of the source keys ({', '.join(sources)})")
+    listed = sorted({by_key[k] for k in keys if k in by_key})
+    if not unknown and len(listed) < 2:
+        problems.append(f"`cited` lists {len(listed)} source; rest your statement on at least two of "
+                        f"{', '.join(sources)}")
+    words = len(re.findall(r"\w+", statement))
     if words < 80:
-        problems.append(f"it has {words} words; make your argument in at least 80")
-    if len(cited) < 2:
-        listed = ", ".join(f"[{k}]" for k in sources)
-        unknown = sorted(set(re.findall(r"\[([\w-]+)\]", statement.lower())) - {k.lower() for k in sources})
-        hint = f" ([{unknown[0]}] is not one of them)" if unknown else ""
-        problems.append(f"it cites {len(cited)} of the listed sources{hint}; cite at least two, by key ({listed}) "
-                        "or by URL")
-    problems += _unconfirmed_as_fact(statement)
+        problems.append(f"the statement has {words} words; make your argument in at least 80")
     if problems:
-        return verdict(False, "Your statement: " + "; ".join(problems) + ".")
-    feedback = verdict(True, f"The parts a machine can judge are right: a stance ({stance} the motion), {words} words, "
-                            f"{len(cited)} listed sources cited ({', '.join(cited)}), and no unconfirmed claim stated "
-                            "as fact. Whether your argument holds, and whether each source says what you cite it "
-                            "for, the check cannot judge: assess it with the rubric below.")
+        return verdict(False, "Not yet: " + "; ".join(problems) + ".")
+    feedback = verdict(True, f"The parts a machine can judge are right: a stance ({side} the motion), {words} words, and "
+                            f"{len(listed)} listed sources ({', '.join(listed)}). Your text itself was NOT judged: "
+                            "whether the argument holds, whether it uses each source for what that source says, "
+                            "and whether it states a contested claim as fact are for you to assess with the "
+                            "rubric below.")
+    warnings = _unconfirmed_as_fact(statement)
+    if warnings:
+        print("⚠️ A screen of your text flagged these sentences (it can misfire; weigh them with rubric line 4):")
+        for warning in warnings:
+            print("  - " + warning)
     print(POSITION_RUBRIC)
-    print(f"\nA model statement {stance} the motion, to compare with (not the only good one):\n"
-          + MODEL_STATEMENTS[stance])
+    print(f"\nA model statement {side} the motion, to compare with (not the only good one):\n" + MODEL_STATEMENTS[side])
     return feedback
 
 
 def _unconfirmed_as_fact(text: str) -> list[str]:
-    """What the text states as fact that the lesson's sources do not establish (an empty list if nothing)."""
+    """Sentences that look as if they state as fact what the lesson's sources do not establish (an empty list if
+    none). A screen of prose by patterns can misfire both ways, so its findings are warnings, never a verdict."""
     problems = []
     for sentence in re.split(r"(?<=[.!?;])\s+", text):
         person = _WRONGLY_ARRESTED.search(sentence)
         if person and _CLEARVIEW_DID_IT.search(sentence) and not _HEDGE.search(sentence):
-            problems.append(f"it links {person.group(0)}'s arrest to Clearview, which none of the lesson's sources "
-                            "establishes (for Nijeer Parks the reporting newspaper says the system used is unknown): "
+            problems.append(f"it may link {person.group(0)}'s arrest to Clearview; none of the lesson's sources "
+                            "establishes which company's system was used in any of the wrongful arrests it names "
+                            "(for Nijeer Parks the reporting newspaper says it is unknown): if that is what you wrote, "
                             "say that the system is unknown or contested, or leave Clearview out of it")
             break
     for sentence in re.split(r"(?<=[.!?;])\s+", text):
         if _IMAGE_COUNT.search(sentence) and not _ATTRIBUTED.search(sentence):
-            problems.append(f"it states '{_IMAGE_COUNT.search(sentence).group(0)}' as a fact: Clearview's image counts "
+            problems.append(f"it may state '{_IMAGE_COUNT.search(sentence).group(0)}' as a fact: Clearview's image counts "
                             "are the company's own claims, reported by others (about 3 billion in 2020; figures above "
                             "30 billion since 2023, more than 60 billion in reports of noyb's complaint of "
                             "28 Oct 2025); nobody outside has counted. Attribute and date it: 'the company claims ...'")
             break
     for sentence in re.split(r"(?<=[.!?;])\s+", text):
         if _ACCURACY_CLAIM.search(sentence) and not _ATTRIBUTED.search(sentence):
-            problems.append("it states '99.6% accurate' as a fact: that is the company's own claim (its chief "
+            problems.append("it may state '99.6% accurate' as a fact: that is the company's own claim (its chief "
                             "executive to CBS News, 2020), not an independent measurement of its 1:N search; "
                             "attribute it")
             break
