@@ -3,6 +3,8 @@ written differently get ✅. Expected values are recomputed from the data, never
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -50,7 +52,11 @@ def wrong_thresholds(splits, calibrated):
             {**right, **dict(zip(("vendor_fmr", "vendor_fnmr"), rates(dev_g, dev_i, 0.6)))}, "development split"),
         "a list": ([0.1, 0.2], "Answer with a dict"),
         "a missing key": ({k: v for k, v in right.items() if k != "calibrated_fnmr"}, "missing"),
-        "not a number": ({**right, "vendor_fmr": "high"}, "should be numbers"),
+        "not a number": ({**right, "vendor_fmr": "high"}, "should be a number"),
+        "every value as text": ({k: str(v) for k, v in right.items()}, "is text, not a number"),
+        "a one-element array": ({**right, "vendor_fmr": np.array([right["vendor_fmr"]])}, "take its element"),
+        "calibrated FMR as a percentage below 1": (
+            {**right, "calibrated_fmr": 100 * right["calibrated_fmr"]}, "looks like a percentage"),
         "not set": (None, "not set `threshold_findings` yet"),
     }
 
@@ -125,6 +131,9 @@ def test_deletion_check_names_each_mistake(people, groups, person, deleted, caps
         "a string of stores": ({"stores_with_residue": "index", "found_after_restore": True}, "a list or set"),
         "a list instead of a dict": (RESIDUE, "Answer with a dict"),
         "not set": (None, "not set `deletion_findings` yet"),
+        "'False' as text": ({"stores_with_residue": RESIDUE, "found_after_restore": "False"}, "(a bool)"),
+        "'no' as text": ({"stores_with_residue": RESIDUE, "found_after_restore": "no"}, "(a bool)"),
+        "1 for True": ({"stores_with_residue": RESIDUE, "found_after_restore": 1}, "(a bool)"),
     }
     for mistake, (answer, phrase) in cases.items():
         feedback = check.deletion_residue(answer, vendor, person, probe, **kw)
@@ -138,7 +147,7 @@ def test_deletion_check_accepts_right_answers_and_spots_a_rerun(people, groups, 
     kw = dict(people=people, groups=groups)
     for answer in ({"stores_with_residue": RESIDUE, "found_after_restore": True},
                    {"stores_with_residue": set(reversed(RESIDUE)), "found_after_restore": np.True_},
-                   {"stores_with_residue": tuple(RESIDUE), "found_after_restore": 1}):
+                   {"stores_with_residue": tuple(RESIDUE), "found_after_restore": True}):
         assert check.deletion_residue(answer, vendor, person, probe, **kw), answer
     vendor.restore_backup()  # the exercise cell, once: still right
     assert check.deletion_residue({"stores_with_residue": RESIDUE, "found_after_restore": True},
@@ -148,6 +157,19 @@ def test_deletion_check_accepts_right_answers_and_spots_a_rerun(people, groups, 
     again = check.deletion_residue({"stores_with_residue": rescanned, "found_after_restore": True},
                                    vendor, person, probe, **kw)
     assert not again and "run twice" in again.message and "really were cleaned" not in again.message
+
+
+def test_deletion_check_names_a_scan_made_after_the_restore(people, groups, person, capsys):
+    vendor = vendor_of(people, groups)
+    probe = capstone.held_out_embedding(vendor, person, people, groups)
+    vendor.delete(person)
+    vendor.restore_backup()
+    after = sorted(store for store, n in vendor.service.find(person).items() if n)  # scanned too late
+    assert set(after) > set(RESIDUE)
+    feedback = check.deletion_residue({"stores_with_residue": after, "found_after_restore": True}, vendor, person,
+                                      probe, people=people, groups=groups)
+    assert not feedback and "You scanned after vendor.restore_backup()" in feedback.message
+    assert "really were cleaned" not in feedback.message
 
 
 # ------------------------------------------------------------------ exercise 3: the crawler
@@ -208,19 +230,33 @@ def group_rows(groups, threshold):
     return fairness.false_match_rates_by_group(groups.embeddings[ok], groups.identities[ok], labels, threshold)
 
 
+def as_rows(rows, values):
+    """The rows with other (fmr, low, high) per group: an answer computed some other way."""
+    return [dataclasses.replace(r, **dict(zip(("fmr", "low", "high"), values[r.group]))) for r in rows]
+
+
 def test_group_check_names_each_mistake(groups, calibrated, capsys):
     rows = group_rows(groups, 0.6)
     a, b = rows
     pooled = check._pooled_fmr(groups, 0.6)
+    fnmr = {r.group: check._group_fnmr(groups, r.group, 0.6) for r in rows}
     cases = {
-        "no intervals": ({r.group: r.fmr for r in rows}, "interval"),
         "rates at the calibrated threshold": (group_rows(groups, calibrated), "calibrated threshold"),
-        "groups swapped": ({a.group: (b.fmr, b.low, b.high), b.group: (a.fmr, a.low, a.high)}, "swapped"),
-        "pooled over all pairs": ({r.group: (pooled, 0.0, 1.0) for r in rows}, "pooled"),
-        "percentages": ({r.group: (100 * r.fmr, 0, 100) for r in rows}, "percentages"),
-        "one group only": ({a.group: (a.fmr, a.low, a.high)}, "no rate for"),
-        "an interval that misses the rate": ({r.group: (r.fmr, r.high, r.high + 0.1) for r in rows},
+        "groups swapped": (as_rows(rows, {a.group: (b.fmr, b.low, b.high), b.group: (a.fmr, a.low, a.high)}),
+                           "swapped"),
+        "pooled over all pairs": (as_rows(rows, {r.group: (pooled, 0.0, 1.0) for r in rows}), "pooled"),
+        "per-group FNMR": (as_rows(rows, {g: (v, max(v - 0.01, 0), v + 0.01) for g, v in fnmr.items()}), "FNMR"),
+        "percentages": (as_rows(rows, {r.group: (100 * r.fmr, 0, 100) for r in rows}), "percentages"),
+        "one group only": ([a], "no rate for"),
+        "an interval that misses the rate": (as_rows(rows, {r.group: (r.fmr, 0.0, r.fmr / 2) for r in rows}),
                                              "should contain the rate"),
+        "a made-up interval (0, 1)": (as_rows(rows, {r.group: (r.fmr, 0.0, 1.0) for r in rows}),
+                                      "compute it from the counts"),
+        "a made-up interval of ± 0.5": (as_rows(rows, {r.group: (r.fmr, max(r.fmr - 0.5, 0), min(r.fmr + 0.5, 1))
+                                                       for r in rows}), "compute it from the counts"),
+        "a dict {group: (fmr, low, high)}, which later cells cannot read": (
+            {r.group: (r.fmr, r.low, r.high) for r in rows}, "not a dict"),
+        "text": ("B is worse", "rows of fairness"),
         "not set": (None, "not set `group_findings` yet"),
     }
     for mistake, (answer, phrase) in cases.items():
@@ -228,11 +264,19 @@ def test_group_check_names_each_mistake(groups, calibrated, capsys):
         assert not feedback and phrase in feedback.message, (mistake, feedback.message)
 
 
-def test_group_check_accepts_right_answers(groups, calibrated, capsys):
+def test_group_check_accepts_right_answers_and_describes_their_intervals(groups, calibrated, capsys):
     rows = group_rows(groups, 0.6)
-    for answer in (rows, {r.group: (r.fmr, r.low, r.high) for r in rows},
-                   {r.group: {"fmr": r.fmr, "low": r.low, "high": r.high} for r in rows}):
-        assert check.group_gap(answer, groups, 0.6, calibrated_threshold=calibrated)
+    from scipy.stats import beta
+
+    def clopper_pearson(k, n):  # another right 95 % interval for a proportion (exact, a little wider)
+        return (beta.ppf(0.025, k, n - k + 1) if k else 0.0, beta.ppf(0.975, k + 1, n - k) if k < n else 1.0)
+
+    clopper = {r.group: (r.fmr, *map(float, clopper_pearson(r.false_matches, r.impostor_pairs))) for r in rows}
+    for answer in (rows, tuple(rows), as_rows(rows, clopper)):
+        feedback = check.group_gap(answer, groups, 0.6, calibrated_threshold=calibrated)
+        assert feedback, feedback.message
+        worst = max(answer, key=lambda r: r.fmr)
+        assert f"your 95 % interval {worst.low:.1%} to {worst.high:.1%}" in feedback.message
 
 
 # ------------------------------------------------------------------ exercise 5: the audit report

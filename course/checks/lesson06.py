@@ -49,13 +49,21 @@ def _fmr_close(value: float, expected: float) -> bool:
 
 
 def _number(value) -> float | None:
-    if isinstance(value, bool):
+    """``value`` as a float if it is a finite real number (Python's or NumPy's), else None: text such as "0.3",
+    a bool or an array is not a number here, since later cells compute and format with it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         return None
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        return None
+    result = float(value)
     return result if np.isfinite(result) else None
+
+
+def _not_a_number(value) -> str:
+    """Why ``value`` is not accepted as a number, for a message."""
+    if isinstance(value, str):
+        return f"{value!r} is text, not a number: drop the quotes (or use float(...))"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}, not a number: take its element, e.g. float(fmr[0])"
+    return f"{value!r} ({type(value).__name__}) is not a number"
 
 
 def _quietly(check, *args, **kwargs) -> Feedback:
@@ -87,7 +95,8 @@ def threshold_audit(answer: object, people, vendor_threshold: float, *,
     values = {k: _number(answer[k]) for k in THRESHOLD_KEYS}
     if any(v is None for v in values.values()):
         bad = [k for k, v in values.items() if v is None]
-        return verdict(False, f"{bad} should be numbers (e.g. float(fmr[0]) from metrics.fmr_fnmr).")
+        return verdict(False, f"{bad[0]} should be a number (e.g. float(fmr[0]) from metrics.fmr_fnmr): "
+                           + _not_a_number(answer[bad[0]]) + ".")
     rate_keys = [k for k in THRESHOLD_KEYS if k != "calibrated_threshold"]
     if any(values[k] > 1 for k in rate_keys):
         return verdict(False, "Some rates are above 1: give rates as fractions between 0 and 1, not percentages.")
@@ -118,6 +127,12 @@ def threshold_audit(answer: object, people, vendor_threshold: float, *,
         problems.append("calibrated_threshold, chosen on the development split: "
                         + calibration.message[0].lower() + calibration.message[1:].rstrip("."))
     cal_fmr, cal_fnmr = _rates(test_g, test_i, chosen)
+    percent_like = [k for k, v in (("vendor_fmr", vendor_fmr), ("vendor_fnmr", vendor_fnmr),
+                                   ("calibrated_fmr", cal_fmr), ("calibrated_fnmr", cal_fnmr))
+                    if v > 0 and not _close(values[k], v) and _close(values[k], 100 * v, 0.002 * 100 * v, 0.01)]
+    if percent_like:
+        problems.insert(0, f"{percent_like[0]} looks like a percentage ({values[percent_like[0]]:g} meaning "
+                           f"{values[percent_like[0]]:g} %): give rates as fractions, e.g. 0.5 % is 0.005")
     if not problems and not (_fmr_close(values["calibrated_fmr"], cal_fmr)
                              and _close(values["calibrated_fnmr"], cal_fnmr)):
         dev_fmr, dev_fnmr = _rates(dev_g, dev_i, chosen)
@@ -159,6 +174,13 @@ def expected_deletion_residue(vendor, person: int, probe, people=None, groups=No
     """What the vendor's deletion leaves of ``person``, measured on a fresh copy of the service:
     (stores that still hold or were trained on their data, whether the person is the top
     candidate for ``probe`` after the vendor's restore procedure)."""
+    stores, found, _ = _replica_residue(vendor, person, probe, people, groups)
+    return set(stores), found
+
+
+def _replica_residue(vendor, person: int, probe, people, groups) -> tuple[set[str], bool, set[str]]:
+    """(stores holding the person just after the delete, found after the restore, stores holding them after the
+    restore), measured once on a fresh copy of the service and remembered."""
     key = (vendor.seed, repr(vendor.config), int(person), np.asarray(probe, np.float32).tobytes(), id(people),
            id(groups))
     if key not in _RESIDUE_CACHE:
@@ -166,11 +188,12 @@ def expected_deletion_residue(vendor, person: int, probe, people=None, groups=No
         replica.delete(person)
         stores = {store for store, n in replica.service.find(person).items() if n}
         replica.restore_backup()
+        restored = {store for store, n in replica.service.find(person).items() if n}  # before a search logs one
         hits = replica.search(probe, k=1)
         _RESIDUE_CACHE.clear()  # keep one entry: a replica's answer, not the replica
-        _RESIDUE_CACHE[key] = (stores, bool(hits and hits[0].person == person))
-    stores, found = _RESIDUE_CACHE[key]
-    return set(stores), found
+        _RESIDUE_CACHE[key] = (stores, bool(hits and hits[0].person == person), restored)
+    stores, found, restored = _RESIDUE_CACHE[key]
+    return set(stores), found, set(restored)
 
 
 _RESIDUE_CACHE: dict = {}
@@ -188,7 +211,10 @@ def deletion_residue(answer: object, vendor, person: int, probe, *, people=None,
     if isinstance(stores, str) or not hasattr(stores, "__iter__"):
         return verdict(False, "stores_with_residue should be a list or set of store names, e.g. ['index', ...].")
     stores = {str(s) for s in stores}
-    expected, found_again = expected_deletion_residue(vendor, person, probe, people, groups)
+    if not isinstance(answer["found_after_restore"], (bool, np.bool_)):
+        return verdict(False, "found_after_restore should be True or False (a bool), not "
+                           f"{answer['found_after_restore']!r}: compare the top candidate's person with PERSON.")
+    expected, found_again, after_restore = _replica_residue(vendor, person, probe, people, groups)
     unknown = stores - set(_store_names())
     if unknown:
         return verdict(False, f"{sorted(unknown)} are not store names; the stores are those service.find(person) lists: "
@@ -203,7 +229,11 @@ def deletion_residue(answer: object, vendor, person: int, probe, *, people=None,
                         "with vendor.service.find(person)")
     else:
         cleaned = sorted(stores - expected)
-        if cleaned:
+        if cleaned and stores >= after_restore:  # everything the restore brought back, so scanned after it
+            problems.append(f"{cleaned} held nothing of the person just after the deletion; they hold data again "
+                            "only because the restore brought it back. You scanned after vendor.restore_backup(): "
+                            "scan with vendor.service.find(person) first, then restore")
+        elif cleaned:
             problems.append(f"{cleaned} really were cleaned (service.find counts 0 there just after the deletion): "
                             "list only stores that still hold something")
         missed = sorted(expected - stores)
@@ -267,6 +297,9 @@ def crawler_evidence(answer: object, site, agent: str) -> Feedback:
     elif bool(answer["read_robots_txt"]) != expected["read_robots_txt"]:
         problems.append("read_robots_txt: look for /robots.txt among the crawler's requests (the first line of "
                         "its log)")
+    for key in ("disallowed_requests", "opted_out_photos"):
+        if _number(answer[key]) is None:
+            return verdict(False, f"{key} should be a count (an int): " + _not_a_number(answer[key]) + ".")
     disallowed = _number(answer["disallowed_requests"])
     if disallowed != expected["disallowed_requests"]:
         everyone = crawler_log_evidence_all(site)
@@ -324,70 +357,74 @@ def expected_group_rates(groups, threshold: float):
                                       threshold)
 
 
-def _as_group_triples(answer) -> dict | None:
-    """{group: (fmr, low or None, high or None)} from GroupRate rows or a dict."""
-    out = {}
-    if isinstance(answer, dict):
-        items = answer.items()
-    elif isinstance(answer, (list, tuple)) and all(hasattr(r, "group") and hasattr(r, "fmr") for r in answer):
-        items = [(r.group, (r.fmr, getattr(r, "low", None), getattr(r, "high", None))) for r in answer]
-    else:
-        return None
-    for group, value in items:
-        if isinstance(value, dict):
-            triple = (value.get("fmr"), value.get("low"), value.get("high"))
-        elif isinstance(value, (list, tuple)):
-            triple = tuple(value) + (None,) * (3 - len(value))
-        elif isinstance(value, numbers.Number):
-            triple = (value, None, None)
-        else:
-            return None
-        out[str(group)] = tuple(_number(v) if v is not None else None for v in triple[:3])
-    return out
+def _group_fnmr(groups, group: str, threshold: float) -> float | None:
+    """FNMR among genuine pairs (two photos of one person) within ``group`` (None if it has no genuine pair)."""
+    from ..metrics import pair_distances
+
+    mine = np.asarray(groups.found, bool) & (_group_labels(groups) == group)
+    genuine, _ = pair_distances(groups.embeddings[mine], groups.identities[mine])
+    return float(np.mean(genuine > threshold)) if len(genuine) else None
 
 
 def group_gap(answer: object, groups, vendor_threshold: float, *,
               calibrated_threshold: float | None = None) -> Feedback:
-    """Task 4: per-group FMR at the vendor's threshold, each with an interval: a list of
-    :class:`course.fairness.GroupRate` or ``{group: (fmr, low, high)}``."""
+    """Task 4: per-group FMR at the vendor's threshold, each with its 95 % Wilson interval: the list of
+    :class:`course.fairness.GroupRate` rows that later cells of the notebook read."""
     if answer is None:
         return verdict(False, "You have not set `group_findings` yet: the rows of "
-                           "fairness.false_match_rates_by_group, or a dict {group: (fmr, low, high)}.")
-    triples = _as_group_triples(answer)
-    if triples is None:
-        return verdict(False, "Answer with the rows of fairness.false_match_rates_by_group, or a dict "
-                           "{group: (fmr, low, high)}.")
+                           "fairness.false_match_rates_by_group.")
+    if isinstance(answer, dict):
+        return verdict(False, "Keep the rows of fairness.false_match_rates_by_group (a list), not a dict: the "
+                           "cells below read row.group, row.fmr, row.low and row.high from each row.")
+    fields = ("group", "fmr", "low", "high")
+    if not isinstance(answer, (list, tuple)) or not answer or not all(
+            hasattr(r, f) for r in answer for f in fields):
+        return verdict(False, "Answer with the rows of fairness.false_match_rates_by_group (a list of GroupRate).")
+    triples = {str(r.group): (_number(r.fmr), _number(r.low), _number(r.high)) for r in answer}
+    if any(v is None for t in triples.values() for v in t):
+        return verdict(False, "Each row's fmr, low and high should be numbers (fractions between 0 and 1).")
     expected = {r.group: r for r in expected_group_rates(groups, vendor_threshold)}
     missing = sorted(set(expected) - set(triples))
     if missing:
         return verdict(False, f"Your answer has no rate for {missing}: report every group, named as in the data set "
                            f"({', '.join(sorted(expected))}).")
-    if any(t[0] is not None and t[0] > 1 for t in triples.values()):
-        return verdict(False, "Give rates as fractions between 0 and 1, not percentages.")
-    if any(t[1] is None or t[2] is None for g, t in triples.items() if g in expected):
-        return verdict(False, "Each group's rate needs an interval (low, high): with small groups a rate alone "
-                           "claims more than the data show.")
+    if any(v > 1 for t in triples.values() for v in t):
+        return verdict(False, "Give rates and interval bounds as fractions between 0 and 1, not percentages.")
     problems = []
     names = sorted(expected)
     swapped = len(names) == 2 and all(_close(triples[a][0], expected[b].fmr) for a, b in zip(names, names[::-1]))
     pooled = _pooled_fmr(groups, vendor_threshold)
+    # what the whole answer looks like, judged on every group at once: a rate near 0 can match several of these
+    at_calibrated = ({r.group: r.fmr for r in expected_group_rates(groups, calibrated_threshold)}
+                     if calibrated_threshold is not None else {})
+    fnmrs = {g: _group_fnmr(groups, g, vendor_threshold) for g in names}
+    all_calibrated = bool(at_calibrated) and all(_close(triples[g][0], at_calibrated[g]) for g in names)
+    all_fnmr = all(f is not None and _close(triples[g][0], f) for g, f in fnmrs.items())
     for group in names:
         fmr, low, high = triples[group]
         row = expected[group]
         if _close(fmr, row.fmr):
+            slack = 0.002 + 0.25 * (row.high - row.low)  # another interval method for a proportion lands close
             if not (low <= fmr <= high) or low >= high:
                 problems.append(f"{group}: the interval ({low:.3f}, {high:.3f}) should contain the rate and have "
                                 "some width")
+            elif abs(low - row.low) > slack or abs(high - row.high) > slack:
+                problems.append(f"{group}: the interval ({low:.3f}, {high:.3f}) is not the 95 % interval of "
+                                f"{row.false_matches} false matches in {row.impostor_pairs} impostor pairs, which "
+                                f"is ({row.low:.3f}, {row.high:.3f}): compute it from the counts "
+                                "(metrics.wilson_interval), don't choose it")
             continue
         if swapped:
             problems.append("your groups' rates are swapped: match each rate to its group label")
             break
-        if calibrated_threshold is not None:
-            at_calibrated = {r.group: r.fmr for r in expected_group_rates(groups, calibrated_threshold)}
-            if _close(fmr, at_calibrated[group]):
-                problems.append("these are rates at the calibrated threshold; the audit asks what the "
-                                f"vendor's threshold ({vendor_threshold}) does to each group")
-                continue
+        if all_calibrated:
+            problems.append("these are FMRs at the calibrated threshold; the audit asks what the "
+                            f"vendor's threshold ({vendor_threshold}) does to each group")
+            break
+        if all_fnmr:
+            problems.append("these are FNMRs (genuine pairs rejected) at the vendor's threshold; the audit asks "
+                            "for FMRs: impostor pairs of different people within the group accepted")
+            break
         if _close(fmr, pooled):
             problems.append("that is the FMR over all impostor pairs pooled together; compare pairs of "
                             "different people *within* each group (fairness.false_match_rates_by_group)")
@@ -395,11 +432,14 @@ def group_gap(answer: object, groups, vendor_threshold: float, *,
         problems.append(f"{group}: expected the within-group FMR at threshold {vendor_threshold}")
     if problems:
         return verdict(False, "Not yet: " + "; ".join(dict.fromkeys(problems)) + ".")
-    worst, best = max(expected.values(), key=lambda r: r.fmr), min(expected.values(), key=lambda r: r.fmr)
-    overlap = worst.low <= best.high
-    return verdict(True, f"At the vendor's threshold, {worst.group} has FMR {worst.fmr:.1%} against {best.fmr:.1%} for "
-                      f"{best.group}; the intervals " + ("overlap, so these groups cannot show a gap: say so in the "
-                      "report." if overlap else "do not overlap: not 'equally well for everyone'."))
+    worst = max(names, key=lambda g: triples[g][0])
+    best = min(names, key=lambda g: triples[g][0])
+    (w_fmr, w_low, w_high), (b_fmr, b_low, b_high) = triples[worst], triples[best]
+    overlap = w_low <= b_high
+    return verdict(True, f"At the vendor's threshold, {worst} has FMR {w_fmr:.1%} (your 95 % interval {w_low:.1%} to "
+                      f"{w_high:.1%}) against {b_fmr:.1%} ({b_low:.1%} to {b_high:.1%}) for {best}; the intervals "
+                      + ("overlap, so these groups cannot show a gap: say so in the report." if overlap else
+                         "do not overlap: not 'equally well for everyone'."))
 
 
 def _pooled_fmr(groups, threshold: float) -> float:
