@@ -302,6 +302,10 @@ def honest_report(measured, *, percent_digits=1) -> dict:
     t, d, c, f = (measured[k] for k in check.FINDINGS)
     v = list(t.values.values())
     report = capstone.report_template()
+    for name in ("threshold", "crawling", "fairness"):
+        report[name]["figures"] = dict(measured[name].values)
+    report["deletion"]["stores"] = list(d.stores)
+    report["deletion"]["found_after_restore"] = d.found_again
     report["threshold"]["evidence"] = (f"At 0.6 on 50 held-out people FMR is {v[0]:.{percent_digits}%} and FNMR "
                                        f"{v[1]:.{percent_digits}%}; a threshold chosen on other people for FMR 0.1% "
                                        f"gives FMR {v[2]:.2%} and FNMR {v[3]:.{percent_digits}%}.")
@@ -318,45 +322,72 @@ def honest_report(measured, *, percent_digits=1) -> dict:
 
 def test_report_check_accepts_honest_reports_written_differently(measured, capsys):
     assert check.audit_report(honest_report(measured), measured)
-    assert check.audit_report(honest_report(measured, percent_digits=0), measured)  # rounded to whole percents
     report = honest_report(measured)
-    t = list(measured["threshold"].values.values())
-    report["threshold"]["evidence"] = f"FMR {t[0]:.3f} at the vendor's threshold (a fraction), FNMR {t[1]:.4f}."
-    report["deletion"]["evidence"] = "The index (tombstones), the index centres and the backups still hold them."
-    report["crawling"]["evidence"] += " It walked the directory pages and sent 25 requests per second at most."
-    report["threshold"]["evidence"] += " Lesson 02's equal-error threshold of 0.41 would not have been enough either."
-    report["fairness"]["evidence"] = {g: f"FMR {r:.2%} (Wilson 95% interval)" for g, r in
-                                      measured["fairness"].values.items()}
-    assert check.audit_report(report, measured)
+    report["threshold"]["figures"] = {label.upper(): round(value, 3) if value >= 0.01 else round(value, 5)
+                                      for label, value in measured["threshold"].values.items()}  # rounded, capitals
+    report["fairness"]["figures"] = {label: np.float32(value) for label, value in measured["fairness"].values.items()}
+    report["crawling"]["figures"] = {label: float(value) for label, value in measured["crawling"].values.items()}
+    report["deletion"]["stores"] = tuple(reversed(measured["deletion"].stores))
+    feedback = check.audit_report(report, measured)
+    assert feedback, feedback.message
+    assert "NOT judged" in feedback.message and "no figure contradicts" not in feedback.message
     shown = capsys.readouterr().out
     assert "rubric" in shown.lower() and "model report" in shown
 
 
-def test_report_check_rejects_fabricated_and_missing_evidence(measured, capsys):
-    vendor_fmr = measured["threshold"].values["FMR at the vendor's threshold"]
-    disallowed = measured["crawling"].values["requests robots.txt disallows"]
+def test_report_prose_is_never_the_verdict_only_a_warning(measured, capsys):
+    """Prose a machine cannot judge (an invented figure in the text, a short recommendation) is flagged as a warning
+    beside the rubric; the verdict rests on the structured figures, and says the prose was not judged."""
+    report = honest_report(measured)
+    report["threshold"]["evidence"] = "FMR 0.41 at threshold 0.6 on 50 held-out people"
+    report["fairness"]["recommendation"] = "be careful"
+    feedback = check.audit_report(report, measured)
+    assert feedback and "NOT judged" in feedback.message
+    shown = capsys.readouterr().out
+    assert "⚠️" in shown and "says 0.41" in shown and "very short" in shown
+
+
+def _swap(figures, a, b):
+    return {**figures, a: figures[b], b: figures[a]}
+
+
+def test_report_check_rejects_wrong_figures_and_stores(measured, capsys):
+    t, c, f = (measured[k].values for k in ("threshold", "crawling", "fairness"))
+    groups_ = list(f)
     cases = {
-        "an invented FMR": ("threshold", "FMR 0.41 at threshold 0.6 on 50 held-out people", "says 0.41"),
-        "an invented percentage": ("threshold", f"FMR {100 * vendor_fmr + 7:.1f}% at 0.6", "not what this notebook"),
-        "the vendor's own figure": ("threshold", "the vendor says 99.6%", "vendor's own claim"),
-        "no number": ("fairness", "group B is worse", "no number"),
-        "only references": ("fairness", "see lesson 2 and GDPR Art. 17(3)", "no number"),
-        "an invented count": ("crawling", f"{disallowed + 100} requests robots.txt disallows",
-                              "not what this notebook"),
-        "a wrong store count": ("deletion", "data left in 1 stores: the backups", "says 1 stores"),
-        "a store left out": ("deletion", "the backups still hold the photos", "does not name"),
+        "FMR and FNMR swapped": ("threshold", "figures", _swap(t, "FMR at the vendor's threshold",
+                                                             "FNMR at the vendor's threshold"), "match each value"),
+        "the two groups swapped": ("fairness", "figures", _swap(f, *groups_), "match each value"),
+        "an invented FMR": ("threshold", "figures", {**t, "FMR at the vendor's threshold": 0.41},
+                            "not what this notebook measured"),
+        "a percentage": ("fairness", "figures", {g: 100 * r for g, r in f.items()}, "looks like a percentage"),
+        "a count that is another count": ("crawling", "figures", {
+            **c, "requests robots.txt disallows": c["photos of members who opted out"] + 1000}, "not what"),
+        "a label missing": ("crawling", "figures", {k: v for k, v in list(c.items())[:1]}, "no value for"),
+        "a label not measured": ("threshold", "figures", {**t, "accuracy": 0.99}, "not one of the options"),
+        "text for a number": ("threshold", "figures", {k: f"{v:.3f}" for k, v in t.items()}, "is text"),
+        "no figures": ("fairness", "figures", {}, "fill 'figures'"),
+        "'all cleaned': no store": ("deletion", "stores", [], "fill 'stores'"),
+        "a store left out": ("deletion", "stores", ["backups"], "missing"),
+        "a cleaned store listed": ("deletion", "stores", list(measured["deletion"].stores) + ["photos"],
+                                   "held nothing of the person then"),
+        "found_after_restore as text": ("deletion", "found_after_restore", "yes", "True or False"),
+        "found_after_restore wrong": ("deletion", "found_after_restore", not measured["deletion"].found_again,
+                                      "top candidate"),
+        "no recommendation": ("fairness", "recommendation", "  ", "write the recommendation"),
+        "no claim": ("threshold", "claim", "", "write the claim"),
     }
-    for mistake, (finding, evidence, phrase) in cases.items():
+    if c["requests robots.txt disallows"] != c["photos of members who opted out"]:
+        cases["a count given under the other count's label"] = (
+            "crawling", "figures", _swap(c, *list(c)), "match each value")
+    for mistake, (finding, field, value, phrase) in cases.items():
         report = honest_report(measured)
-        report[finding]["evidence"] = evidence
+        report[finding][field] = value
         feedback = check.audit_report(report, measured)
         assert not feedback and phrase in feedback.message, (mistake, feedback.message)
     report = honest_report(measured)
     del report["crawling"]
     assert "no finding for ['crawling']" in check.audit_report(report, measured).message
-    report = honest_report(measured)
-    report["fairness"]["recommendation"] = "be careful"
-    assert "at least 8 words" in check.audit_report(report, measured).message
     assert "not filled `report` yet" in check.audit_report(None, measured).message
     assert "Pass the measurements" in check.audit_report(honest_report(measured), None).message
     assert "model report" not in capsys.readouterr().out  # no model before a valid attempt

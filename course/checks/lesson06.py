@@ -18,7 +18,7 @@ import urllib.robotparser
 import numpy as np
 
 from .. import capstone, scrapelab
-from . import Feedback, use_reference, verdict
+from . import Feedback, chosen_option, use_reference, verdict
 from .lesson02 import threshold_for_target_fmr
 
 # ------------------------------------------------------------------------ helpers
@@ -546,19 +546,20 @@ def audit_measurements(*, people, groups, vendor, person: int, probe, site, cali
 
 
 def audit_report(report: object, measured: dict | None = None) -> Feedback:
-    """The audit report: for each finding the claim, evidence that quotes what was really measured,
-    and a recommendation; ``measured`` is :func:`audit_measurements` of this notebook's service.
+    """The audit report: for each finding the claim, the measured ``figures`` ({label: value}, the labels of
+    :func:`audit_measurements`; for the deletion, ``stores`` and ``found_after_restore``), and prose
+    ``evidence`` and ``recommendation``; ``measured`` is :func:`audit_measurements` of this notebook's service.
 
-    Judged by machine: every finding is there; its evidence quotes at least one value the audit
-    measured (and, for the deletion, names the stores that kept the person); no rate or count in
-    it contradicts what was measured (a figure that matches nothing measured is named, with the
-    measured values); the recommendation is a sentence. The prose itself is for the learner to
-    assess, so the check then prints a rubric and a model report built from the same measurements."""
+    Judged by machine: every finding is there with its claim; every measured value is given under its own label
+    and equals what was measured (a value given under another label, such as FNMR for FMR or one group's rate for
+    the other's, is named); the deletion's stores equal the stores that kept the person; the prose is there.
+    The prose itself a machine cannot judge: the check says so, shows what a screen of it flagged (warnings that
+    can misfire), and prints a rubric and a model report built from the same measurements."""
     if report is None:
         return verdict(False, "You have not filled `report` yet: start from capstone.report_template().")
     if not isinstance(report, dict):
-        return verdict(False, "Write the report as a dict: {finding: {'claim': ..., 'evidence': ..., "
-                           "'recommendation': ...}} for " + ", ".join(FINDINGS) + ".")
+        return verdict(False, "Write the report as a dict: start from capstone.report_template(), which has the "
+                           "findings " + ", ".join(FINDINGS) + ".")
     if measured is None:
         return verdict(False, "Pass the measurements too: check.audit_report(report, measured), with measured = "
                            "check.audit_measurements(...) as in the cell above.")
@@ -569,25 +570,102 @@ def audit_report(report: object, measured: dict | None = None) -> Feedback:
     for name in FINDINGS:
         finding = report[name]
         if not isinstance(finding, dict):
-            problems.append(f"{name}: give a dict with 'claim', 'evidence' and 'recommendation'")
+            problems.append(f"{name}: give a dict as capstone.report_template() does")
             continue
-        problems += _evidence_problems(name, finding.get("evidence"), measured[name])
-        recommendation = finding.get("recommendation")
-        if not isinstance(recommendation, str) or len(recommendation.split()) < 8:
-            problems.append(f"{name}: the recommendation should say, in a sentence of at least 8 words, what the "
-                            "vendor (or a buyer) must do")
-        if not isinstance(finding.get("claim"), str) or not finding.get("claim", "").strip():
-            problems.append(f"{name}: quote the vendor's claim this finding tests")
+        if name == "deletion":
+            problems += _deletion_figure_problems(finding, measured[name])
+        else:
+            problems += _figure_problems(name, finding.get("figures"), measured[name])
+        for field in ("claim", "evidence", "recommendation"):
+            if not isinstance(finding.get(field), str) or not finding[field].strip():
+                problems.append(f"{name}: write the {field}" + (" (the vendor's claim this finding tests)"
+                                                                if field == "claim" else " (a sentence or more)"))
     if problems:
         return verdict(False, "Not yet: " + "; ".join(problems) + ".")
-    feedback = verdict(True, "Every finding states the claim, evidence that quotes what this notebook measured (no "
-                            "figure contradicts it), and a recommendation. Whether the prose is convincing, the "
-                            "check cannot judge: assess it with the rubric below.")
+    feedback = verdict(True, "Verified against this notebook's measurements: every figure you gave, under its "
+                            "label (" + "; ".join(f"{n}: {', '.join(measured[n].values)}" for n in FINDINGS
+                                                  if n != "deletion")
+                       + "), the stores that kept the person and whether the restore brings them back. Your prose "
+                         "(evidence and recommendations) was NOT judged: assess it with the rubric below.")
+    warnings = []
+    for name in FINDINGS:
+        warnings += _evidence_problems(name, report[name].get("evidence"), measured[name])
+        if len(str(report[name].get("recommendation", "")).split()) < 8:
+            warnings.append(f"{name}: the recommendation is very short; does it say who must do what?")
+    if warnings:
+        print("⚠️ A screen of your prose flagged these (it can misfire; weigh them with the rubric):")
+        for warning in warnings:
+            print("  - " + warning)
     print(REPORT_RUBRIC)
     print("\nA model report's evidence, from the same measurements (compare; wording is yours):")
     for name in FINDINGS:
         print(f"  {name}: {_model_evidence(name, measured[name])}")
     return feedback
+
+
+def _figure_matches(value: float, expected: float) -> bool:
+    """``value`` is ``expected`` up to rounding: counts exactly, rates to about 1 % of themselves (or 0.005 for
+    rates of 1 % and more, i.e. half a percentage point), so that a rounded figure passes but another one does not."""
+    if isinstance(expected, (int, np.integer)):
+        return float(value).is_integer() and int(value) == int(expected)
+    tolerance = 0.005 + 0.005 * expected if expected >= 0.01 else 0.00005 + 0.02 * expected
+    return abs(value - expected) <= tolerance
+
+
+def _figure_problems(name: str, figures: object, measured: Measured) -> list[str]:
+    """What is wrong with one finding's ``figures`` ({label: value}), compared with what was measured."""
+    labels = list(measured.values)
+    if not isinstance(figures, dict) or not figures:
+        return [f"{name}: fill 'figures' with what you measured, {{label: value}}, for the labels "
+                + "; ".join(repr(label) for label in labels)]
+    given, problems = {}, []
+    for label, value in figures.items():
+        option, message = chosen_option(label, labels, f"{name} figures")
+        if message:
+            return [message.rstrip(".")]
+        number = _number(value)
+        if number is None:
+            return [f"{name}: {option} should be a number: " + _not_a_number(value)]
+        given[option] = number
+    absent = [label for label in labels if label not in given]
+    if absent:
+        problems.append(f"{name}: the figures have no value for {absent[0]!r}")
+    for label, number in given.items():
+        expected = measured.values[label]
+        if _figure_matches(number, expected):
+            continue
+        other = next((o for o in labels if o != label and _figure_matches(number, measured.values[o])), None)
+        if other:
+            problems.append(f"{name}: {_shown(number) if not float(number).is_integer() else int(number)} is what "
+                            f"this notebook measured as {other!r}, not {label!r}: match each value to its label")
+        elif not isinstance(expected, (int, np.integer)) and _figure_matches(number / 100, expected):
+            problems.append(f"{name}: {label} {number:g} looks like a percentage; give rates as fractions "
+                            "(e.g. 0.5 % is 0.005)")
+        else:
+            problems.append(f"{name}: {label} {number:g} is not what this notebook measured ({_shown(expected)})")
+    return problems
+
+
+def _deletion_figure_problems(finding: dict, measured: Measured) -> list[str]:
+    """What is wrong with the deletion finding's ``stores`` and ``found_after_restore``."""
+    stores = finding.get("stores")
+    if isinstance(stores, str) or not isinstance(stores, (list, tuple, set)) or not stores:
+        return ["deletion: fill 'stores' with the names of the stores that still held the person after the vendor's "
+                "delete (your deletion_findings['stores_with_residue'])"]
+    problems = []
+    given, expected = {str(s) for s in stores}, set(measured.stores)
+    if given != expected:
+        extra, absent = sorted(given - expected), sorted(expected - given)
+        problems.append("deletion: 'stores' should be the stores service.find still counted after the vendor's "
+                        "delete" + (f"; {', '.join(absent)} missing" if absent else "")
+                        + (f"; {', '.join(extra)} held nothing of the person then" if extra else ""))
+    found = finding.get("found_after_restore")
+    if not isinstance(found, (bool, np.bool_)):
+        problems.append(f"deletion: found_after_restore should be True or False, not {found!r}")
+    elif bool(found) != measured.found_again:
+        problems.append("deletion: found_after_restore is " + str(bool(found)) + ", but after the vendor's restore "
+                        "the person is " + ("again" if measured.found_again else "not") + " the top candidate")
+    return problems
 
 
 def _evidence_problems(name: str, evidence, measured: Measured) -> list[str]:
