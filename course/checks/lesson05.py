@@ -7,7 +7,9 @@ timings or counts that vary between runs, so notebook outputs stay reproducible.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
 import urllib.parse
 import urllib.robotparser
 
@@ -63,10 +65,18 @@ def polite_crawler(site, agent: str, profiles: object = _NOT_GIVEN, *, since: in
         for _ in range(tight.rate_limit + 1):  # the server now refuses this agent for Retry-After seconds
             crawl.fetch(tight.url + "/robots.txt", agent)
         start = len(tight.log)
-        result = crawler(tight.url)
+        try:
+            with _recorded_fetch() as (_, answers):
+                result = crawler(tight.url)
+        except Exception as error:  # the learner's crawler failed on a refusal it should have waited out
+            return verdict(False, "On a small copy of Plaza that answered your first request with 429 Too Many "
+                               f"Requests, your crawler raised {type(error).__name__}: {error}. Any request can get "
+                               "a 429, /robots.txt too: wait the Retry-After seconds and ask again (a few times at "
+                               "most), and keep going if an answer never comes.")
         entries = [e for e in tight.log.entries(agent) if e.number >= start]
         met_429 = any(e.status == 429 for e in entries)
         second = _judge_polite_run(tight, agent, result, since=start, rate_limited=True)
+        unpaced = bool(second) and _unpaced(crawler, tight.url, answers)
     if not entries:
         return verdict(False, "Called with another site's address, your crawler sent nothing there: crawl the "
                            "base_url it is given (not site.url), so that it works on any copy of Plaza.")
@@ -76,8 +86,54 @@ def polite_crawler(site, agent: str, profiles: object = _NOT_GIVEN, *, since: in
     if not second:
         return verdict(False, "On a small copy of Plaza that answered 429 Too Many Requests with Retry-After: "
                            + second.message[0].lower() + second.message[1:])
+    if unpaced:
+        return verdict(False, "Not polite yet: your crawler does not wait between requests; it keeps to robots.txt's "
+                           "rate only when the server is slow. Run again with answers that came at once, it sent them "
+                           "back to back. Wait robots.request_rate(agent).seconds / .requests from the start of one "
+                           "request to the start of the next.")
     return verdict(True, first.message + " And on a site that answered 429 Too Many Requests, it waited the "
                       "Retry-After time before asking again.")
+
+
+@contextlib.contextmanager
+def _recorded_fetch(replay: dict | None = None):
+    """Within the block, :func:`course.crawl.fetch` (the helper the exercise gives) records when it was called and
+    the last answer other than 429 for each URL; with ``replay`` ({url: Response}) it answers those URLs at once,
+    without the network. Yields (call times, answers)."""
+    real, calls, answers = crawl.fetch, [], {}
+
+    def fetch(url, agent, **kwargs):
+        calls.append(time.monotonic())
+        if replay is not None and url in replay:
+            return replay[url]
+        response = real(url, agent, **kwargs)
+        if response.status != 429:
+            answers[url] = response
+        return response
+
+    crawl.fetch = fetch
+    try:
+        yield calls, answers
+    finally:
+        crawl.fetch = real
+
+
+def _unpaced(crawler, base_url: str, answers: dict) -> bool:
+    """Does ``crawler`` send requests back to back when every answer comes at once?
+
+    On a busy machine each request takes so long that a crawler without any pause stays under robots.txt's rate,
+    and the site's log cannot tell it from a polite one. Replaying the answers it already got, instantly, removes
+    the server's time: a crawler that waits rate.seconds / rate.requests from one request to the next still
+    does; one that never waits sends them within milliseconds. A crawler that does not use crawl.fetch cannot be
+    replayed, and is judged from the log alone."""
+    per_second, seconds = scrapelab.REQUEST_RATE
+    try:
+        with _recorded_fetch(replay=answers) as (calls, _):
+            crawler(base_url)
+    except Exception:  # replayed answers confused it; the live runs were judged already
+        return False
+    gaps = [b - a for a, b in zip(calls, calls[1:])]
+    return len(gaps) >= 3 and sum(g < 0.5 * seconds / per_second for g in gaps) > len(gaps) // 2
 
 
 def _judge_polite_run(site, agent: str, profiles: object = None, *, since: int = 0,
