@@ -121,8 +121,15 @@ CLAIMS = {
 
 
 def report_template() -> dict:
-    """An empty audit report: for each finding the vendor's claim, and blanks for evidence and recommendation."""
-    return {finding: {"claim": claim, "evidence": "", "recommendation": ""} for finding, claim in CLAIMS.items()}
+    """An empty audit report: for each finding the vendor's claim and blanks to fill. ``figures`` ({label: value},
+    the labels listed by the check) and, for the deletion, ``stores`` and ``found_after_restore`` hold what was
+    measured, which the check verifies; ``evidence`` and ``recommendation`` are prose, for the rubric."""
+    report = {finding: {"claim": claim, "figures": {}, "evidence": "", "recommendation": ""}
+              for finding, claim in CLAIMS.items()}
+    deletion = report["deletion"]
+    del deletion["figures"]
+    deletion.update({"stores": [], "found_after_restore": None})
+    return report
 
 
 def report_markdown(report: dict) -> str:
@@ -130,10 +137,20 @@ def report_markdown(report: dict) -> str:
     def cell(value) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
 
+    def measured(entry: dict) -> str:
+        parts = [f"{label}: {value:.4g}" if isinstance(value, float) else f"{label}: {value}"
+                 for label, value in (entry.get("figures") or {}).items()]
+        if entry.get("stores"):
+            parts.append("stores still holding the person: " + ", ".join(map(str, entry["stores"])))
+        if entry.get("found_after_restore") is not None:
+            parts.append(f"found after the restore: {entry['found_after_restore']}")
+        return f" ({'; '.join(parts)})" if parts else ""
+
     lines = ["| finding | the vendor's claim | evidence (measured) | recommendation |", "|---|---|---|---|"]
     for finding, entry in report.items():
         entry = entry if isinstance(entry, dict) else {}
-        lines.append(f"| {cell(finding)} | {cell(entry.get('claim', ''))} | {cell(entry.get('evidence', ''))} | "
+        lines.append(f"| {cell(finding)} | {cell(entry.get('claim', ''))} | "
+                     f"{cell(str(entry.get('evidence', '')) + measured(entry))} | "
                      f"{cell(entry.get('recommendation', ''))} |")
     return "\n".join(lines)
 

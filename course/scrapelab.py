@@ -663,18 +663,20 @@ class SocialNetwork:
         seed: draws the members, their names, friends, posts and every photo.
         n_people: members (40 gives four directory pages).
         rate_limit: requests per second one client may send before getting 429.
+        retry_after: seconds a 429 asks the client to wait (its Retry-After header).
         time_limit: seconds after which the server stops by itself (None: never).
         opted_out_fraction, private_fraction: shares of members who opted out or are private.
     """
 
     def __init__(self, seed: int = 0, n_people: int = 40, *, rate_limit: int = RATE_LIMIT,
                  time_limit: float | None = DEFAULT_TIME_LIMIT, opted_out_fraction: float = 0.15,
-                 private_fraction: float = 0.15):
+                 private_fraction: float = 0.15, retry_after: int = RETRY_AFTER):
         self.seed = seed
         self.people, self.posts = make_people(seed, n_people, opted_out_fraction=opted_out_fraction,
                                               private_fraction=private_fraction)
         self._by_slug = {p.slug: p for p in self.people}
         self.rate_limit = rate_limit
+        self.retry_after = retry_after
         self.time_limit = time_limit
         self.log = AccessLog()
         self._server: _Server | None = None
@@ -782,9 +784,9 @@ class SocialNetwork:
             while window and now - window[0] >= RATE_WINDOW:
                 window.popleft()
             if len(window) >= self.rate_limit:
-                self._blocked_until[key] = now + RETRY_AFTER
+                self._blocked_until[key] = now + self.retry_after
                 window.clear()
-                return RETRY_AFTER
+                return self.retry_after
             window.append(now)
             return 0
 

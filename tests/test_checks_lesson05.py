@@ -18,7 +18,7 @@ from course.checks import lesson05 as check
 
 def learner_crawler(agent: str, *, robots_first: bool = True, obey_robots: bool = True, wait: bool = True,
                     on_429: str = "retry-after", skip_opted_out: bool = True, paginate: bool = True,
-                    returns: str = "dict", sent_agent: str | None = None):
+                    returns: str = "dict", sent_agent: str | None = None, delay: float | None = None):
     """A crawler as a learner writes it for exercise 1, with one of the typical slips switched on."""
 
     def crawl_politely(base_url: str, agent: str = agent, max_requests: int = 300):
@@ -38,7 +38,8 @@ def learner_crawler(agent: str, *, robots_first: bool = True, obey_robots: bool 
                     return response
                 if on_429 == "give-up":
                     return None
-                time.sleep(0.05 if on_429 == "short-pause" else crawl.retry_after(response))
+                pauses = {"short-pause": 0.05, "one-second": 1.0}  # a fixed pause, whatever Retry-After says
+                time.sleep(pauses.get(on_429) or crawl.retry_after(response))
             return None
 
         robots = urllib.robotparser.RobotFileParser()
@@ -47,7 +48,7 @@ def learner_crawler(agent: str, *, robots_first: bool = True, obey_robots: bool 
         answer = get(base_url + "/robots.txt")
         robots.parse(answer.text.splitlines() if answer and answer.status == 200 else [])
         rate = robots.request_rate(agent)
-        state["delay"] = rate.seconds / rate.requests if rate else 1.0
+        state["delay"] = delay if delay is not None else rate.seconds / rate.requests if rate else 1.0
         profiles, queue, seen = {}, [base_url + "/"], {base_url + "/"}
         while queue and state["sent"] < max_requests:
             url = queue.pop(0)
@@ -73,6 +74,12 @@ def learner_crawler(agent: str, *, robots_first: bool = True, obey_robots: bool 
             return sorted(profiles)
         if returns == "urls":
             return {base_url + path: name for path, name in profiles.items()}
+        if returns == "paths as values":
+            return {path: path for path in profiles}
+        if returns == "first three":
+            return dict(sorted(profiles.items())[:3])
+        if returns == "empty":
+            return {}
         return None if returns == "none" else profiles
 
     return crawl_politely
@@ -106,12 +113,19 @@ WRONG_CRAWLERS = {
     "robots.txt not read first": (dict(robots_first=False), "read /robots.txt before anything else"),
     "robots.txt ignored": (dict(obey_robots=False), "which robots.txt disallows"),
     "opted-out members kept": (dict(skip_opted_out=False), "who opted out"),
-    "no pause between requests": (dict(wait=False), "requests in one second"),
+    # seen in the log when the machine is quick, in the instant replay when it is too busy for the log to show it
+    "no pause between requests": (dict(wait=False), "requests in one second|does not wait between requests"),
     "only the first directory page": (dict(paginate=False), 'follow its rel="next" links'),
     "a list instead of a dict": (dict(returns="list"), "return a dict"),
     "forgot to return": (dict(returns="none"), "returned None"),
     "Retry-After ignored (0.05 s pause)": (dict(on_429="short-pause"), "before the Retry-After time had passed"),
     "gives up on a 429 and goes on at once": (dict(on_429="give-up"), "before the Retry-After time had passed"),
+    "a fixed one-second pause after a 429": (dict(on_429="one-second"), "before the Retry-After time had passed"),
+    "full URLs as keys": (dict(returns="urls"), "keys are full URLs"),
+    "paths as values, not names": (dict(returns="paths as values"), "not the member's name"),
+    "only three profiles returned": (dict(returns="first three"), "lists 3 of the"),
+    "an empty dict returned": (dict(returns="empty"), "lists 0 of the"),
+    "a browser's User-Agent": (dict(sent_agent=None), "poses as a web browser"),
 }
 
 
@@ -119,15 +133,16 @@ WRONG_CRAWLERS = {
 def test_polite_crawler_check_names_each_slip(site, slip, capsys):
     options, phrase = WRONG_CRAWLERS[slip]
     agent = f"Learner-{re.sub(r'[^A-Za-z]', '', slip)}/1.0 (tests)"
+    if slip == "a browser's User-Agent":
+        agent = f"Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 {re.sub(r'[^A-Za-z]', '', slip)}"
     feedback = judge(site, learner_crawler(agent, **options), agent)
     assert not feedback, slip
-    assert phrase in feedback.message, feedback.message
+    assert any(part in feedback.message for part in phrase.split("|")), feedback.message
     assert "❌" in capsys.readouterr().out
 
 
 RIGHT_CRAWLERS = {
     "the notebook's solution": lambda agent: learner_crawler(agent),
-    "full URLs as keys": lambda agent: learner_crawler(agent, returns="urls"),
     "the course's polite_crawl, another algorithm": reference_course_crawler,
 }
 
@@ -140,6 +155,45 @@ def test_polite_crawler_check_accepts_right_crawlers(site, answer, capsys):
     assert "waited the Retry-After time" in feedback.message
 
 
+def test_polite_crawler_check_accepts_a_slower_crawler_than_asked(capsys):
+    """Waiting 0.6 s between requests is more polite than robots.txt asks; the check still provokes a 429
+    for it on the small site (the server already refuses its agent when it starts), and accepts it."""
+    agent = "Slower/1.0 (tests)"
+    with scrapelab.SocialNetwork(seed=7, n_people=8, time_limit=600) as small:
+        feedback = judge(small, learner_crawler(agent, delay=0.6), agent)
+    assert feedback, feedback.message
+    assert "waited the Retry-After time" in feedback.message
+
+
+def test_polite_crawler_check_names_a_crawler_that_never_waits_even_on_a_slow_machine(site, capsys, monkeypatch):
+    """On a busy machine every request is slow, so a crawler without any pause stays under robots.txt's rate and
+    the log looks polite. Simulated here: each request takes 0.06 s, longer than the 0.04 s the rate asks for."""
+    real = crawl.fetch
+
+    def slow_fetch(url, agent, **kwargs):
+        time.sleep(0.06)
+        return real(url, agent, **kwargs)
+
+    monkeypatch.setattr(crawl, "fetch", slow_fetch)
+    agent = "NeverWaits/1.0 (tests)"
+    feedback = judge(site, learner_crawler(agent, wait=False), agent)
+    assert not feedback and "does not wait between requests" in feedback.message, feedback.message
+    polite = "WaitsOnSlowMachine/1.0 (tests)"
+    assert judge(site, learner_crawler(polite), polite)
+
+
+def test_polite_crawler_check_names_a_crawler_that_crashes_on_a_429(site, capsys):
+    agent = "Fragile/1.0 (tests)"
+
+    def fragile(base_url):
+        if crawl.fetch(base_url + "/robots.txt", agent).status == 429:
+            return None.seconds  # as `robots.request_rate(agent).seconds` fails when robots.txt was refused
+        return learner_crawler(agent)(base_url)
+
+    feedback = judge(site, fragile, agent)
+    assert not feedback and "your crawler raised AttributeError" in feedback.message, feedback.message
+
+
 def test_polite_crawler_check_names_a_crawler_tied_to_one_site(site, capsys):
     agent = "OneSite/1.0 (tests)"
     crawler = learner_crawler(agent)
@@ -147,12 +201,13 @@ def test_polite_crawler_check_names_a_crawler_tied_to_one_site(site, capsys):
     assert not feedback and "crawl the base_url it is given" in feedback.message
 
 
-def test_the_tight_site_really_provokes_a_429_for_a_crawler_at_robots_pace():
+def test_the_tight_site_asks_for_a_retry_after_other_than_one_second():
+    """So that a crawler pausing a fixed second after every 429, whatever the header says, is caught."""
     agent = "TightProbe/1.0 (tests)"
     with scrapelab.SocialNetwork(**check.TIGHT_SITE) as tight:
-        learner_crawler(agent)(tight.url)
-        statuses = [e.status for e in tight.log.entries(agent)]
-    assert 429 in statuses
+        answers = [crawl.fetch(tight.url + "/robots.txt", agent) for _ in range(tight.rate_limit + 2)]
+    assert [a.status for a in answers][-2:] == [429, 429]
+    assert int(answers[-1].headers["retry-after"]) >= 2
 
 
 def test_polite_crawler_check_without_the_crawler_judges_the_log_only(site, capsys):
@@ -184,89 +239,148 @@ RECORDS = check.consent_exercise_records()
 BY_ID = {r["id"]: r for r in RECORDS}
 KEEP = ["plaza-3", "own-ana", "synthetic-12"]
 
+def _returns(ids):
+    """A filter that returns fixed ids (or a fixed value) whatever records it is given."""
+    return lambda records: ids
+
+
+def _ids_plus(extra):
+    """The right filter, plus the records with these ids kept as well."""
+    return lambda records: [r["id"] for r in records if check.covers_face_recognition(r) or r["id"] in extra]
+
+
+def _filter_in_place(records):
+    """Right ids, but it empties the caller's list while doing so."""
+    kept = [r for r in records if check.covers_face_recognition(r)]
+    records[:] = kept
+    return kept
+
+
+def _clear(records):
+    records.clear()
+    return records
+
+
 CONSENT_WRONG = {
-    "public treated as consent": (KEEP + ["web-1"], "public is not consent"),
-    "a platform licence treated as consent": (KEEP + ["web-2"], "licence the user gave the platform"),
-    "the London set kept": (KEEP + ["london-017"], "does not name face recognition"),
-    "a withdrawn consent kept": (KEEP + ["own-cho"], "withdrew"),
-    "consent for something else kept": (KEEP + ["own-ben"], "consent covers only what it names"),
-    "synthetic people dropped": (["own-ana"], "nobody to ask"),
-    "an id that does not exist": (KEEP + ["nope"], "not one of the records' ids"),
-    "forgot to return": (None, "forget `return`"),
-    "a string": ("own-ana", "Return a list"),
+    "public treated as consent": (_ids_plus({"web-1"}), "public is not consent"),
+    "a platform licence treated as consent": (_ids_plus({"web-2"}), "licence the user gave the platform"),
+    "the London set kept": (_ids_plus({"london-017"}), "does not name face recognition"),
+    "a withdrawn consent kept": (_ids_plus({"own-cho"}), "withdrew"),
+    "consent for something else kept": (_ids_plus({"own-ben"}), "consent covers only what it names"),
+    "synthetic people dropped": (lambda records: [r for r in records if r["source"] == "own_photo"
+                                                  and check.covers_face_recognition(r)], "nobody to ask"),
+    "an id that does not exist": (lambda records: [r["id"] for r in records if check.covers_face_recognition(r)]
+                                  + ["nope"], "not one of the records' ids"),
+    "forgot to return": (_returns(None), "forget `return`"),
+    "a string": (_returns("own-ana"), "Return a list"),
+    "the first set's ids hard-coded": (_returns(KEEP), "On a second set of records"),
+    "the result, not the function": (KEEP, "Pass your function itself"),
+    "empties the caller's list": (_clear, "changed the list it was given"),
+    "filters the caller's list in place": (_filter_in_place, "changed the list it was given"),
 }
 
 
 @pytest.mark.parametrize("mistake", list(CONSENT_WRONG))
 def test_consent_filter_names_each_mistake(mistake, capsys):
     answer, phrase = CONSENT_WRONG[mistake]
-    feedback = check.consent_filter(answer, RECORDS)
+    feedback = check.consent_filter(answer)
     assert not feedback and phrase in feedback.message, feedback.message
 
 
 def _keep_by_regex(records):
     """Another right algorithm: a regular expression over the consent text."""
-    words = re.compile(r"face(ial)? recognition|biometric|face embedding", re.IGNORECASE)
+    words = re.compile(r"face(ial)? recognition|biometric|face embedding|face template", re.IGNORECASE)
     return [r["id"] for r in records if (r["source"] == "synthetic" and r.get("generator"))
             or (r["source"] in ("consented", "own_photo") and not r.get("withdrawn") and words.search(r["consent"]))]
 
 
 CONSENT_RIGHT = {
-    "the records themselves": lambda: [r for r in RECORDS if check.covers_face_recognition(r)],
-    "their ids, in another order": lambda: list(reversed(KEEP)),
-    "a set of ids from a regex": lambda: set(_keep_by_regex(RECORDS)),
-    "a tuple of records": lambda: tuple(BY_ID[i] for i in KEEP),
+    "the records themselves": lambda records: [r for r in records if check.covers_face_recognition(r)],
+    "their ids, in another order": lambda records: [r["id"] for r in reversed(records)
+                                                    if check.covers_face_recognition(r)],
+    "a set of ids from a regex": lambda records: set(_keep_by_regex(records)),
+    "a tuple of records": lambda records: tuple(filter(check.covers_face_recognition, records)),
 }
 
 
 @pytest.mark.parametrize("answer", list(CONSENT_RIGHT))
 def test_consent_filter_accepts_right_answers(answer, capsys):
-    assert check.consent_filter(CONSENT_RIGHT[answer](), RECORDS)
+    assert check.consent_filter(CONSENT_RIGHT[answer])
+
+
+def test_consent_filter_says_when_the_exercise_is_not_done(capsys):
+    def stub(records):
+        raise NotImplementedError
+    with pytest.raises(NotImplementedError):
+        check.consent_filter(stub)
+    assert "not done yet" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- exercise 3: an erasure request
 
-GOOD_LETTER = """To the Data Protection Officer,
-My name is Ana Example. Photos of me were copied from my profile https://plaza.example/people/ana-example.
-Under Article 17 of the GDPR I ask you to erase all photos of me and every face embedding or biometric template
-computed from them, and to stop collecting my photos. Please confirm in writing without undue delay, and at the
-latest within one month of this letter.
-"""
-NAMELESS = GOOD_LETTER.replace("My name is Ana Example.", "I am writing about my photos.")
-
-LETTER_WRONG = {
-    "photos only": (GOOD_LETTER.replace("and every face embedding or biometric template\ncomputed from them, ", ""),
-                    "embeddings"),
-    "GDPR without the article": (GOOD_LETTER.replace("Article 17 of the GDPR", "the GDPR"), "Article 17"),
-    "no deadline": (GOOD_LETTER.replace("without undue delay, and at the\nlatest within one month of this letter",
-                                        "soon"), "deadline"),
-    "nameless": (NAMELESS, "who you are"),
-    "'I am Concerned' is not a name": (NAMELESS.replace("I am writing", "I am Concerned"), "who you are"),
-    "one line": ("Please delete my data.", "who you are"),
-    "not a string": (42, "one string"),
-    "not set yet": (None, "not set `letter` yet"),
+GOOD_REQUEST = {
+    "requester": "Ana Example",
+    "profile_url": "https://plaza.example/people/ana-example",
+    "legal_basis": "GDPR Article 17 (the right to erasure)",
+    "erase": ["the photos of me", "the face embeddings and biometric templates computed from them"],
+    "deadline": "without undue delay, at the latest within one month",
+    "letter": "To the Data Protection Officer, ... (the learner's own letter, which the check does not read)",
 }
 
 
-@pytest.mark.parametrize("mistake", list(LETTER_WRONG))
+def _request(**changes):
+    return {**GOOD_REQUEST, **changes}
+
+
+REQUEST_WRONG = {
+    "photos only": (_request(erase=["the photos of me"]), "the vectors computed from them"),
+    "templates only": (_request(erase=["the face embeddings and biometric templates computed from them"]),
+                       "the photos of you"),
+    "the right of access, not erasure": (_request(legal_basis="GDPR Article 15 (the right of access)"),
+                                         "erasure is Article 17"),
+    "the platform's terms as a basis": (_request(legal_basis="the platform's terms of service"), "contract"),
+    "robots.txt as a basis": (_request(legal_basis="robots.txt"), "not a legal right"),
+    "a basis not among the options": (_request(legal_basis="my right to privacy"), "not one of the options"),
+    "a year's deadline": (_request(deadline="within one year"), "within one month"),
+    "no deadline": (_request(deadline="no deadline"), "within one month"),
+    "no name": (_request(requester=""), "requester"),
+    "no URL": (_request(profile_url="my profile"), "profile_url"),
+    "erase as a string": (_request(erase="the photos of me"), "a list of the options"),
+    "an erase item not among the options": (_request(erase=["the photos of me", "everything"]),
+                                            "not one of the options"),
+    "no letter": (_request(letter="  "), "letter"),
+    "a key missing": ({k: v for k, v in GOOD_REQUEST.items() if k != "deadline"}, "has no deadline"),
+    "only a letter string": ("Dear DPO, please delete my photos under Article 17 within one month.", "as a dict"),
+    "not set yet": (None, "not set `erasure` yet"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(REQUEST_WRONG))
 def test_deletion_request_names_each_gap(mistake, capsys):
-    letter, phrase = LETTER_WRONG[mistake]
-    feedback = check.deletion_request(letter)
+    request, phrase = REQUEST_WRONG[mistake]
+    feedback = check.deletion_request(request)
     assert not feedback and phrase in feedback.message, feedback.message
+    assert "model letter" not in capsys.readouterr().out  # the model is shown only after a right set of fields
 
 
-LETTER_RIGHT = {
-    "GDPR": GOOD_LETTER,
-    "BIPA instead": GOOD_LETTER.replace("Article 17 of the GDPR", "Illinois BIPA"),
-    "I'm ...": NAMELESS.replace("I am writing about my photos.", "I'm Alex Sample."),
-    "lower case": NAMELESS.replace("I am writing about my photos.", "my name is alex sample."),
-    "signed at the end": NAMELESS + "\nAlex Sample\n",
+REQUEST_RIGHT = {
+    "GDPR": GOOD_REQUEST,
+    "BIPA instead": _request(legal_basis="Illinois BIPA (740 ILCS 14)"),
+    "other capitals and a final full stop": _request(legal_basis="gdpr article 17 (the right to erasure).",
+                                                     deadline="Without undue delay, at the latest within one month"),
+    "a non-ASCII name": _request(requester="Łucja Żak"),
+    "all three things to erase, as a tuple": _request(erase=tuple(check.ERASE_OPTIONS)),
+    "a letter written any way at all": _request(letter="I, Alex Sample, ask you to erase...\nRegards\nalex@example.org"),
 }
 
 
-@pytest.mark.parametrize("answer", list(LETTER_RIGHT))
-def test_deletion_request_accepts_right_letters(answer, capsys):
-    assert check.deletion_request(LETTER_RIGHT[answer])
+@pytest.mark.parametrize("answer", list(REQUEST_RIGHT))
+def test_deletion_request_accepts_right_fields_and_says_the_letter_was_not_judged(answer, capsys):
+    feedback = check.deletion_request(REQUEST_RIGHT[answer])
+    assert feedback, feedback.message
+    assert "NOT judged" in feedback.message
+    out = capsys.readouterr().out
+    assert check.ERASURE_RUBRIC in out and check.MODEL_LETTER in out
 
 
 # --------------------------------------------------------------------------- exercise 4: a position statement
@@ -276,67 +390,80 @@ SOURCES = {"opc": "https://priv.gc.ca/opc", "aiact": "https://eur-lex.europa.eu/
 BODY = ("I argue against the motion: scraping faces for a search engine should be unlawful, whatever robots.txt "
         "says, because the people in the photos never agreed and cannot realistically object. ") * 3
 GOOD = BODY + "Canada's commissioners called it mass surveillance [opc], and the EU bans it [aiact]."
+TWO = ["opc", "aiact"]
 
 POSITION_WRONG = {
-    "the reported answer: Parks and Clearview, 99.6 %": (
-        "against", GOOD + " Nijeer Parks spent 10 days in jail after Clearview matched him, with a tool sold as "
-        "99.6 % accurate.", "Nijeer Parks's arrest to Clearview"),
-    "Clearview named in Reid's arrest": ("against", GOOD + " Clearview put Randal Reid in jail.", "Reid's arrest"),
-    "Clearview named in Williams' arrest": (
-        "against", GOOD + " Robert Williams was arrested after a Clearview search.", "Robert Williams's arrest"),
-    "an image count stated as fact": ("against", GOOD + " Clearview holds 60 billion images.", "company's own claims"),
-    "over 30 billion faces as fact": ("against", GOOD + " Its index spans 30+ billion faces.", "company's own claims"),
-    "99.6 % stated as fact": ("for", GOOD + " The tool is 99.6% accurate.", "'99.6% accurate' as a fact"),
-    "too short": ("against", "I argue it should be banned [opc] [aiact].", "at least 80"),
-    "one source": ("against", BODY + " See [opc].", "cites 1"),
-    "a source not on the list": ("against", BODY + " See [opc] and [nyt].", "[nyt] is not one of them"),
-    "no stance": (None, GOOD, "not set `stance` yet"),
-    "a stance that is neither": ("maybe", GOOD, '"for" or "against"'),
-    "no statement": ("for", None, "not set `statement` yet"),
-    "not a string": ("for", ["a", "list"], "one string"),
+    "too short": ("against", "I argue it should be banned [opc] [aiact].", TWO, "at least 80"),
+    "one source": ("against", GOOD, ["opc"], "lists 1 source"),
+    "the same source twice": ("against", GOOD, ["opc", "OPC"], "lists 1 source"),
+    "a source not on the list": ("against", GOOD, ["opc", "nyt"], "'nyt' in `cited` is not one of"),
+    "cited as one string": ("against", GOOD, "[opc, aiact]", "should be a list of source keys"),
+    "cited not set": ("against", GOOD, None, "not set `cited` yet"),
+    "no stance": (None, GOOD, TWO, "not set `stance` yet"),
+    "a stance that is neither": ("maybe", GOOD, TWO, "not one of the options"),
+    "no statement": ("for", None, TWO, "not set `statement` yet"),
+    "not a string": ("for", ["a", "list"], TWO, "one string"),
 }
 
 
 @pytest.mark.parametrize("mistake", list(POSITION_WRONG))
 def test_position_statement_names_each_mistake(mistake, capsys):
-    stance, statement, phrase = POSITION_WRONG[mistake]
-    feedback = check.position_statement(stance, statement, SOURCES)
+    stance, statement, cited, phrase = POSITION_WRONG[mistake]
+    feedback = check.position_statement(stance, statement, SOURCES, cited)
     assert not feedback and phrase in feedback.message, feedback.message
     assert "model statement" not in capsys.readouterr().out  # no model answer before a valid attempt
 
 
 POSITION_RIGHT = {
-    "against, keys in brackets": ("against", GOOD),
-    "For, keys in any case and a URL": (" For ", BODY.replace("against", "for") + " See [OPC] and "
-                                        + SOURCES["williams"] + "."),
-    "Parks, hedged": ("against", GOOD + " Nijeer Parks spent 10 days in jail after a face search; which system "
-                      "was used is unknown, though some lists name Clearview."),
-    "an image count, attributed": ("against", GOOD + " Clearview claims more than 60 billion images, as reported "
-                                   "in October 2025."),
-    "99.6 %, attributed": ("for", GOOD + " Its chief executive told CBS the tool was 99.6% accurate [cbs]."),
-    "99.6 %, sold as": ("for", GOOD + " The tool was sold as 99.6 per cent accurate."),
-    "an image count, by its own account": ("against", GOOD + " By its own account it holds over 30 billion photos."),
-    "dollars are not images": ("against", GOOD + " Fines could reach 1.50 billion dollars."),
-    "Clearview and Williams in one sentence, unlinked": (
-        "against", GOOD + " Unlike Clearview's marketing, Robert Williams' arrest in Detroit shows what any face "
-        "search can do."),
+    "against, two keys": ("against", GOOD, TWO),
+    "For, keys in other capitals and brackets": (" For ", BODY.replace("against", "for"), ["[OPC]", "Williams"]),
+    "against the motion, spelled out": ("Against the motion.", GOOD, ["opc", "aiact", "williams"]),
+    "a tuple of keys": ("for the motion", GOOD, ("cbs", "williams")),
+    "Clearview's kind of technology and Williams": (
+        "against", GOOD + " Clearview's tool is the same kind of technology that led to Robert Williams' arrest.", TWO),
+    "another Robert Williams": ("against", GOOD + " A tool such as Clearview could put another Robert Williams "
+                                "in a cell.", TWO),
 }
 
 
 @pytest.mark.parametrize("answer", list(POSITION_RIGHT))
 def test_position_statement_accepts_right_answers_and_shows_rubric_and_model_after(answer, capsys):
-    stance, statement = POSITION_RIGHT[answer]
-    feedback = check.position_statement(stance, statement, SOURCES)
+    stance, statement, cited = POSITION_RIGHT[answer]
+    feedback = check.position_statement(stance, statement, SOURCES, cited)
     assert feedback, feedback.message
     shown = capsys.readouterr().out
-    assert "cannot judge" in feedback.message and "rubric" in shown.lower()
-    assert check.MODEL_STATEMENTS[stance.strip().lower()] in shown
+    assert "NOT judged" in feedback.message and "rubric" in shown.lower()
+    side = "for" if stance.strip().lower().startswith("for") else "against"
+    assert check.MODEL_STATEMENTS[side] in shown
+
+
+UNCONFIRMED_AS_FACT = {
+    "Parks and Clearview, 99.6 %": (GOOD + " Nijeer Parks spent 10 days in jail after Clearview matched him, with a "
+                                    "tool sold without proof.", "Nijeer Parks's arrest"),
+    "Clearview put Reid in jail": (GOOD + " Clearview put Randal Reid in jail.", "Reid's arrest"),
+    "an image count stated as fact": (GOOD + " Clearview holds 60 billion images.", "company's own claims"),
+    "99.6 % stated as fact": (GOOD + " The tool is 99.6% accurate.", "'99.6% accurate'"),
+}
+
+
+@pytest.mark.parametrize("claim", list(UNCONFIRMED_AS_FACT))
+def test_unconfirmed_claims_are_a_warning_beside_the_rubric_never_the_verdict(claim, capsys):
+    """The screen of the prose can misfire both ways, so it neither earns nor denies the ✅: the ✅ covers the
+    stance, the length and the sources only, and says the text was not judged; the screen's finding is shown."""
+    statement, phrase = UNCONFIRMED_AS_FACT[claim]
+    feedback = check.position_statement("against", statement, SOURCES, TWO)
+    assert feedback and "NOT judged" in feedback.message
+    assert "no unconfirmed claim" not in feedback.message
+    shown = capsys.readouterr().out
+    assert "⚠️" in shown and phrase in shown
 
 
 def test_model_statements_pass_their_own_check(capsys):
     keys = {k: f"https://example.org/{k}" for k in ("opc", "aiact", "williams", "cbs", "hiq", "rfc9309")}
     for stance, statement in check.MODEL_STATEMENTS.items():
-        assert check.position_statement(stance, statement, keys), stance
+        cited = re.findall(r"\[(\w+)\]", statement)
+        assert check.position_statement(stance, statement, keys, cited), stance
+        assert "⚠️" not in capsys.readouterr().out
 
 
 def test_check_names_everything_the_impolite_crawler_did(site, capsys):

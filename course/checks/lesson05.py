@@ -7,21 +7,28 @@ timings or counts that vary between runs, so notebook outputs stay reproducible.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
 import urllib.parse
 import urllib.robotparser
 
-from .. import scrapelab
-from . import Feedback, verdict
+from .. import crawl, scrapelab
+from . import Feedback, chosen_option, not_done, verdict
 from ..crawl import BURST_FACTOR
 
 # ------------------------------------------------------------------------ exercise 1: a polite crawler
 
 
-#: The small site on which the check provokes a 429: few members, and a server limit of 2 requests a second,
-#: so a crawler keeping to robots.txt's 25 a second meets "429 Too Many Requests" within its first requests.
-TIGHT_SITE = {"seed": 3, "n_people": 4, "rate_limit": 2, "time_limit": 120}
+#: The small site on which the check provokes a 429. Before running the crawler there, the check itself sends
+#: ``rate_limit + 1`` requests under the crawler's User-Agent, so the server is already refusing that agent when
+#: the crawler starts: its very first request meets "429 Too Many Requests" whatever its pace, with a
+#: Retry-After of 2 or 3 seconds (never 1, so a fixed one-second pause shows), and a crawler that waits the
+#: Retry-After time never meets two 429s in a row.
+TIGHT_SITE = {"seed": 3, "n_people": 4, "rate_limit": 5, "retry_after": 3, "time_limit": 120}
 
+#: Words of a web browser's User-Agent: a crawler sending them poses as a person browsing.
+_BROWSER_WORDS = re.compile(r"^Mozilla/|\b(Chrome|Safari|Firefox|Gecko|Edg|OPR|Opera|MSIE|Trident)/", re.IGNORECASE)
 
 #: Marks "no result passed" (only the log is judged), as opposed to a crawler that returned None.
 _NOT_GIVEN = object()
@@ -32,20 +39,20 @@ def polite_crawler(site, agent: str, profiles: object = _NOT_GIVEN, *, since: in
 
     Only requests from log position ``since`` on are judged (pass ``len(site.log)`` taken just
     before the run, so that an earlier failed attempt under the same name does not count
-    against a corrected one). ``profiles``, the crawler's result ``{profile path: name}``, must
-    not list members who opted out or are private.
+    against a corrected one). ``profiles``, the crawler's result, must equal ``{profile path: name}``
+    of the site's public members, no more and no less.
 
-    Checks, in order: a User-Agent of its own; robots.txt first; no disallowed path;
-    no photos or albums of members who opted out, or of private members, and none of them
-    in the result; no request during a Retry-After wait; no more requests per second than
-    robots.txt asks; every public profile visited.
+    Checks, in order: a User-Agent of its own (not urllib's default, not a browser's); robots.txt
+    first; no disallowed path; no photos or albums of members who opted out, or of private members;
+    no request during a Retry-After wait; no more requests per second than robots.txt asks; every
+    public profile visited; the result.
 
     A crawler that keeps to robots.txt's rate never meets a 429 on ``site``, so its log cannot show
     whether it honours Retry-After. Pass the crawler function itself as ``crawler`` (called as
     ``crawler(base_url)``, with its default User-Agent ``agent``): the check then runs it once more on
-    a small site whose server allows only :data:`TIGHT_SITE` ``["rate_limit"]`` requests a second, which
-    provokes 429s, and judges from that site's log that it waited the Retry-After time and still
-    visited every public profile."""
+    the small site :data:`TIGHT_SITE`, which it makes refuse ``agent`` before the crawler starts, and
+    judges from that site's log that the crawler waited the Retry-After time, and from its result that
+    it still got every public profile."""
     if profiles is None:
         return verdict(False, "Your crawler returned None: end it with `return profiles`, a dict {profile path: name}.")
     first = _judge_polite_run(site, agent, None if profiles is _NOT_GIVEN else profiles, since=since)
@@ -55,28 +62,83 @@ def polite_crawler(site, agent: str, profiles: object = _NOT_GIVEN, *, since: in
         return verdict(False, "Pass your crawler function itself as crawler= (crawler=crawl_politely, without "
                            "parentheses), so the check can run it against a site that answers 429.")
     with scrapelab.SocialNetwork(**TIGHT_SITE) as tight:
-        crawler(tight.url)
-        entries = tight.log.entries(agent)
+        for _ in range(tight.rate_limit + 1):  # the server now refuses this agent for Retry-After seconds
+            crawl.fetch(tight.url + "/robots.txt", agent)
+        start = len(tight.log)
+        try:
+            with _recorded_fetch() as (_, answers):
+                result = crawler(tight.url)
+        except Exception as error:  # the learner's crawler failed on a refusal it should have waited out
+            return verdict(False, "On a small copy of Plaza that answered your first request with 429 Too Many "
+                               f"Requests, your crawler raised {type(error).__name__}: {error}. Any request can get "
+                               "a 429, /robots.txt too: wait the Retry-After seconds and ask again (a few times at "
+                               "most), and keep going if an answer never comes.")
+        entries = [e for e in tight.log.entries(agent) if e.number >= start]
         met_429 = any(e.status == 429 for e in entries)
-        second = _judge_polite_run(tight, agent, None, rate_limited=True)
+        second = _judge_polite_run(tight, agent, result, since=start, rate_limited=True)
+        unpaced = bool(second) and _unpaced(crawler, tight.url, answers)
     if not entries:
         return verdict(False, "Called with another site's address, your crawler sent nothing there: crawl the "
                            "base_url it is given (not site.url), so that it works on any copy of Plaza.")
+    if not met_429:  # the server refused this agent when the crawler started; only a long stall avoids that
+        return verdict(False, "The check could not make the small site answer 429 to your crawler (was the machine "
+                           "very busy?), so it cannot see whether you honour Retry-After: run this cell again.")
     if not second:
-        return verdict(False, "On a site that answers 429 Too Many Requests after 2 requests a second: "
+        return verdict(False, "On a small copy of Plaza that answered 429 Too Many Requests with Retry-After: "
                            + second.message[0].lower() + second.message[1:])
-    if not met_429:
-        return verdict(False, "On a site whose server allows only 2 requests a second, your crawler never met a 429, "
-                           "so it waited 0.5 s or more between requests; the task asks for rate.seconds / "
-                           "rate.requests (robots.txt's Request-rate). Without a 429 the check cannot see whether "
-                           "you honour Retry-After.")
+    if unpaced:
+        return verdict(False, "Not polite yet: your crawler does not wait between requests; it keeps to robots.txt's "
+                           "rate only when the server is slow. Run again with answers that came at once, it sent them "
+                           "back to back. Wait robots.request_rate(agent).seconds / .requests from the start of one "
+                           "request to the start of the next.")
     return verdict(True, first.message + " And on a site that answered 429 Too Many Requests, it waited the "
                       "Retry-After time before asking again.")
 
 
+@contextlib.contextmanager
+def _recorded_fetch(replay: dict | None = None):
+    """Within the block, :func:`course.crawl.fetch` (the helper the exercise gives) records when it was called and
+    the last answer other than 429 for each URL; with ``replay`` ({url: Response}) it answers those URLs at once,
+    without the network. Yields (call times, answers)."""
+    real, calls, answers = crawl.fetch, [], {}
+
+    def fetch(url, agent, **kwargs):
+        calls.append(time.monotonic())
+        if replay is not None and url in replay:
+            return replay[url]
+        response = real(url, agent, **kwargs)
+        if response.status != 429:
+            answers[url] = response
+        return response
+
+    crawl.fetch = fetch
+    try:
+        yield calls, answers
+    finally:
+        crawl.fetch = real
+
+
+def _unpaced(crawler, base_url: str, answers: dict) -> bool:
+    """Does ``crawler`` send requests back to back when every answer comes at once?
+
+    On a busy machine each request takes so long that a crawler without any pause stays under robots.txt's rate,
+    and the site's log cannot tell it from a polite one. Replaying the answers it already got, instantly, removes
+    the server's time: a crawler that waits rate.seconds / rate.requests from one request to the next still
+    does; one that never waits sends them within milliseconds. A crawler that does not use crawl.fetch cannot be
+    replayed, and is judged from the log alone."""
+    per_second, seconds = scrapelab.REQUEST_RATE
+    try:
+        with _recorded_fetch(replay=answers) as (calls, _):
+            crawler(base_url)
+    except Exception:  # replayed answers confused it; the live runs were judged already
+        return False
+    gaps = [b - a for a, b in zip(calls, calls[1:])]
+    return len(gaps) >= 3 and sum(g < 0.5 * seconds / per_second for g in gaps) > len(gaps) // 2
+
+
 def _judge_polite_run(site, agent: str, profiles: object = None, *, since: int = 0,
                       rate_limited: bool = False) -> Feedback:
-    """The verdict on one run of a crawler, from ``site``'s log, without printing it.
+    """The verdict on one run of a crawler, from ``site``'s log and its result ``profiles``, without printing it.
 
     ``rate_limited``: the site answers 429 on purpose (the check's tight site), so a refused
     request does not mean the crawler was too fast, and a gap in what it visited is named as
@@ -97,6 +159,9 @@ def _judge_polite_run(site, agent: str, profiles: object = None, *, since: int =
         return Feedback(False, f"No request with User-Agent {agent!r} reached the site. Did your crawler run against "
                            "site.url, with that User-Agent?")
     problems = []
+    if _BROWSER_WORDS.search(agent):
+        problems.append(f"your User-Agent {agent!r} poses as a web browser: send the crawler's own name and a "
+                        "contact, as the exercise's AGENT does, so the platform knows who is crawling")
     if entries[0].path != "/robots.txt":
         problems.append(f"your first request was {entries[0].path}: read /robots.txt before anything else")
     robots = urllib.robotparser.RobotFileParser()
@@ -115,22 +180,15 @@ def _judge_polite_run(site, agent: str, profiles: object = None, *, since: int =
         who = opted[took_opted[0]].name if took_opted[0] in opted else f"the author of {took_opted[0]}"
         problems.append(f"you downloaded photos of {who}, who opted out (their page says noindex, noai): "
                         "skip a page whose <meta name=\"robots\"> or X-Robots-Tag header says so, and its photos")
-    for key in sorted(profiles or {}):
-        path = urllib.parse.urlsplit(key).path if "://" in str(key) else str(key)  # full URLs count too
-        person = next((p for p in site.people if p.path == path and p.visibility != "public"), None)
-        if person is not None:
-            reason = "opted out (noindex, noai)" if person.visibility == "opted_out" else "is private (403)"
-            problems.append(f"your result lists {person.name} ({path}), who {reason}: leave such profiles out")
-            break
     took_private = sorted({_slug_of(e.path) for e in entries
                            if _slug_of(e.path) in private and not e.path.startswith("/people/")})
     if took_private:
         problems.append(f"after the login wall (403) of {private[took_private[0]].name}'s profile you still asked for "
                         "their photos: a 403 means no")
-    retry_wait = _ignored_retry_after(entries)
-    if retry_wait:
+    if _ignored_retry_after(entries, 0 if rate_limited else site.retry_after):
         problems.append("after a 429 you sent the next request before the Retry-After time had passed: "
-                        "sleep for int(response.headers['Retry-After']) seconds, then retry")
+                        "sleep for int(response.headers['Retry-After']) seconds (crawl.retry_after(response)), "
+                        "then retry")
     per_second, seconds = scrapelab.REQUEST_RATE
     if not rate_limited and _max_in_window(entries, seconds) > BURST_FACTOR * per_second:
         problems.append(f"you sent far more than {per_second} requests in one second; robots.txt asks for "
@@ -146,11 +204,43 @@ def _judge_polite_run(site, agent: str, profiles: object = None, *, since: int =
         problems.append(f"you visited {len(site.members('public')) - len(missed)} of the "
                         f"{len(site.members('public'))} public profiles, e.g. not {missed[0].path}: the directory has "
                         f"{pages} pages; follow its rel=\"next\" links")
+    if profiles is not None:
+        problems += _result_problems(site, profiles)[:1]
     if problems:
         return Feedback(False, "Not polite yet: " + "; ".join(problems) + ".")
     return Feedback(True, "Polite: your own User-Agent, robots.txt read first and obeyed, opted-out and private "
-                      "members left alone, no more than the requested rate. (Polite to the platform, that is: the "
-                      "rest of the lesson asks whether the people in the photos agreed.)")
+                      "members left alone, no more than the requested rate, and the result lists exactly the "
+                      "public profiles with their names. (Polite to the platform, that is: the rest of the lesson "
+                      "asks whether the people in the photos agreed.)")
+
+
+def _result_problems(site, profiles: dict) -> list[str]:
+    """What is wrong with a crawler's result, compared with ``{path: name}`` of ``site``'s public members."""
+    expected = {p.path: p.name for p in site.members("public")}
+    problems = []
+    full_urls = sorted(str(k) for k in profiles if "://" in str(k))
+    if full_urls:
+        problems.append(f"your result's keys are full URLs (e.g. {full_urls[0]!r}): use the path only, "
+                        "e.g. '/people/ana-lee' (url[len(base_url):])")
+    for key in sorted(map(str, profiles)):
+        person = next((p for p in site.people if p.path == key and p.visibility != "public"), None)
+        if person is not None:
+            reason = "opted out (noindex, noai)" if person.visibility == "opted_out" else "is private (403)"
+            problems.append(f"your result lists {person.name} ({key}), who {reason}: leave such profiles out")
+    unknown = sorted(str(k) for k in profiles if "://" not in str(k) and k not in expected
+                     and not any(p.path == k for p in site.people))
+    if unknown:
+        problems.append(f"your result has the key {unknown[0]!r}, which is not a profile path: the keys are "
+                        "paths such as '/people/ana-lee'")
+    absent = sorted(set(expected) - set(profiles))
+    if absent and not full_urls:
+        problems.append(f"your result lists {len(set(expected) & set(profiles))} of the {len(expected)} public "
+                        f"profiles your crawler may visit, e.g. not {absent[0]}: add every public profile you visit")
+    wrong_names = sorted(k for k in set(expected) & set(profiles) if profiles[k] != expected[k])
+    if wrong_names:
+        problems.append(f"your result gives {wrong_names[0]} the value {profiles[wrong_names[0]]!r}, not the "
+                        f"member's name {expected[wrong_names[0]]!r} (page.name)")
+    return problems
 
 
 def _slug_of(path: str) -> str | None:
@@ -158,10 +248,11 @@ def _slug_of(path: str) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
-def _ignored_retry_after(entries) -> bool:
-    """True if a request followed a 429 sooner than the Retry-After time (with 50 ms of slack)."""
+def _ignored_retry_after(entries, retry_after: float) -> bool:
+    """True if a request that followed a 429 was itself refused again (a crawler that waits what the header says
+    always finds the server open again), or came sooner than ``retry_after`` seconds (with 50 ms of slack)."""
     for before, after in zip(entries, entries[1:]):
-        if before.status == 429 and after.time - before.time < scrapelab.RETRY_AFTER - 0.05:
+        if before.status == 429 and (after.status == 429 or after.time - before.time < retry_after - 0.05):
             return True
     return False
 
@@ -237,88 +328,196 @@ def covers_face_recognition(record: dict) -> bool:
     return any(word in text for word in _FR_WORDS)
 
 
-def consent_filter(answer: object, records: list[dict] | None = None) -> Feedback:
-    """Exercise 2: the records (or their ids) whose provenance or consent covers face recognition."""
-    records = consent_exercise_records() if records is None else records
+def _second_consent_records() -> list[dict]:
+    """Other records of the same kinds, with other ids: the check runs the learner's filter on these too,
+    so that a function returning the first set's right ids whatever it is given is caught."""
+    return [
+        {"id": "own-dev", "source": "own_photo", "subject": "Dev (a classmate)", "consent_date": "2026-11-21",
+         "consent": "I consent to biometric processing of my photo (a face template) for this course."},
+        {"id": "own-eli", "source": "own_photo", "subject": "Eli (a classmate)", "consent_date": "2026-11-19",
+         "consent": "I agree that this photo is used for facial recognition exercises in this course.",
+         "withdrawn": "2026-11-26"},
+        {"id": "web-3", "source": "scraped", "url": "https://forum.example/u/41/avatar", "public": True,
+         "consent": ""},
+        {"id": "synthetic-40", "source": "synthetic", "generator": "course.faces",
+         "generator_version": scrapelab.faces.GENERATOR_VERSION, "identity_seed": 1203, "view_seed": 7},
+        {"id": "own-fay", "source": "own_photo", "subject": "Fay (a classmate)", "consent_date": "2026-11-22",
+         "consent": "I agree that my photo is shown in the class slides."},
+    ]
+
+
+_SECOND_KEEP = ("own-dev", "synthetic-40")
+_WHY_SECOND = {
+    "own-dev": "Dev's consent names biometric processing (a face template) explicitly",
+    "own-eli": "Eli withdrew consent: from then on it covers nothing",
+    "web-3": "public is not consent: nobody asked the person",
+    "synthetic-40": "a synthetic person (generator + seeds): there is nobody to ask",
+    "own-fay": "Fay agreed to class slides, not to face recognition: consent covers only what it names",
+}
+
+
+def consent_filter(keep: object) -> Feedback:
+    """Exercise 2: ``keep(records)`` returns the records (or their ids) whose provenance or consent covers
+    face recognition. The check calls the learner's function itself, on its own fresh copies of the exercise's
+    records and of a second set with other ids, and compares what it returns with the right ids."""
+    if not callable(keep):
+        return verdict(False, "Pass your function itself: check.consent_filter(keep_for_face_recognition), without "
+                           "parentheses; the check runs it on its own copy of the records and on a second set.")
+    for records, expected, why in ((consent_exercise_records(), _EXPECTED_KEEP, _WHY),
+                                   (_second_consent_records(), _SECOND_KEEP, _WHY_SECOND)):
+        try:
+            answer = keep(records)
+        except NotImplementedError:
+            not_done()
+            raise
+        problem = _consent_problem(answer, records, expected, why)
+        if problem:
+            return verdict(False, ("On a second set of records (ids " + ", ".join(sorted(why)) + "): "
+                                   if why is _WHY_SECOND else "") + problem)
+    return verdict(True, "Kept: the synthetic people and the consents that name face recognition, on the exercise's "
+                      "records and on a second set. Public photos, a platform's licence, a consent for something "
+                      "else and a withdrawn consent do not cover it.")
+
+
+def _consent_problem(answer: object, records: list[dict], expected: tuple, why: dict) -> str | None:
+    """What is wrong with ``answer``, the filter's result on ``records`` (None if nothing)."""
     if answer is None:
-        return verdict(False, "Your function returned None: did you forget `return`?")
+        return "Your function returned None: did you forget `return`?"
     if isinstance(answer, (str, dict)) or not hasattr(answer, "__iter__"):
-        return verdict(False, "Return a list of the records you keep (or of their 'id's).")
-    kept = []
-    for item in answer:
-        kept.append(item.get("id") if isinstance(item, dict) else item)
-    known = {r["id"] for r in records}
-    unknown = [k for k in kept if k not in known]
+        return "Return a list of the records you keep (or of their 'id's)."
+    fresh = [r["id"] for r in records]
+    if len(fresh) != len(why) or set(fresh) != set(why):
+        return ("Your function changed the list it was given (removed or replaced records): build a new list "
+                "and return it, leaving the caller's records as they were.")
+    kept = [item.get("id") if isinstance(item, dict) else item for item in answer]
+    unknown = [k for k in kept if k not in why]
     if unknown:
-        return verdict(False, f"{unknown[0]!r} is not one of the records' ids.")
+        return f"{unknown[0]!r} is not one of the records' ids."
     kept_set = set(kept)
-    wrong_kept = [i for i in known if i in kept_set and i not in _EXPECTED_KEEP]
-    wrong_dropped = [i for i in _EXPECTED_KEEP if i in known and i not in kept_set]
+    wrong_kept = sorted(i for i in why if i in kept_set and i not in expected)
+    wrong_dropped = sorted(i for i in expected if i not in kept_set)
     if not wrong_kept and not wrong_dropped:
-        return verdict(True, "Kept: the two synthetic people and Ana, whose consent names face recognition. "
-                          "Public photos, a platform's licence, a consent for something else and a withdrawn "
-                          "consent do not cover it.")
-    notes = [f"you kept {i} ({_WHY[i]})" for i in sorted(wrong_kept)]
-    notes += [f"you dropped {i}, which should stay ({_WHY[i]})" for i in sorted(wrong_dropped)]
-    return verdict(False, "Not quite — " + "; ".join(notes) + ".")
+        return None
+    notes = [f"you kept {i} ({why[i]})" for i in wrong_kept]
+    notes += [f"you dropped {i}, which should stay ({why[i]})" for i in wrong_dropped]
+    return "Not quite — " + "; ".join(notes) + "."
 
 
-# ------------------------------------------------------------------------ exercise 3: a deletion request
+# ------------------------------------------------------------------------ exercise 3: an erasure request
 
-# "my name is ..." / "name: ...", or "I am" / "I'm" or a sign-off followed by a capitalised first and last
-# name ("I am writing" and "I am Concerned about" are not names), or a name alone on the last line
-_WHO = re.compile(r"(?i:\bmy name is|\bname:)\s+\w+"
-                  r"|\b(?i:i am|i'm|i’m|sincerely|regards|signed)[,:]?\s+[A-Z][\w'-]+\s+[A-Z][\w'-]+"
-                  r"|\n\s*[A-Z][\w'-]+\s+[A-Z][\w'-]+[.\s]*$")
-_WHAT_PHOTO = re.compile(r"\b(photo|photograph|image|picture)s?\b", re.IGNORECASE)
-_WHAT_DERIVED = re.compile(r"\b(embedding|vector|face ?print|face template|biometric|template|"
-                           r"scan of face geometry|face geometry)s?\b", re.IGNORECASE)
-_WHERE = re.compile(r"https?://|/people/|profile|account|url", re.IGNORECASE)
-_GDPR_17 = re.compile(r"\b(art(icle)?\.?\s*17)\b", re.IGNORECASE)
-_BIPA = re.compile(r"\bBIPA\b|740 ILCS 14|Biometric Information Privacy Act", re.IGNORECASE)
-_DEADLINE = re.compile(r"within\s+(\d+|one|two|three|four|thirty)\s+(days?|weeks?|months?)|one month|"
-                       r"without undue delay|\bby\s+\d{1,2}\s+[A-Z][a-z]+\s+\d{4}|\b\d{4}-\d{2}-\d{2}\b",
-                       re.IGNORECASE)
+#: Where the right to have the photos and templates erased comes from; the last three give no such right.
+LEGAL_BASES = ("GDPR Article 17 (the right to erasure)", "Illinois BIPA (740 ILCS 14)",
+               "GDPR Article 15 (the right of access)", "the platform's terms of service", "robots.txt")
+_RIGHT_BASES = LEGAL_BASES[:2]
+_WHY_NOT_BASIS = {
+    "GDPR Article 15 (the right of access)": "Article 15 lets you see what they hold; erasure is Article 17",
+    "the platform's terms of service": "the terms are a contract between the platform and its users, not a right "
+                                       "you hold against the search company",
+    "robots.txt": "robots.txt is a request to crawlers, not a legal right (RFC 9309)",
+}
+#: What the request may ask to erase; the photos and what was computed from them must both be there.
+ERASE_OPTIONS = ("the photos of me", "the face embeddings and biometric templates computed from them",
+                 "my entries in the search results")
+DEADLINES = ("without undue delay, at the latest within one month", "within one year", "no deadline")
+_RIGHT_DEADLINE = DEADLINES[0]
+ERASURE_FIELDS = ("requester", "profile_url", "legal_basis", "erase", "deadline", "letter")
+
+ERASURE_RUBRIC = """\
+Assess your letter yourself (the check did not read it). For each line, yes / not yet:
+  1. It names you and the profile the photos came from, as in your fields, so they can find your data.
+  2. It asks to erase the photos AND the embeddings / templates computed from them, and nothing weaker
+     (no "you may keep ...", no waiving the right you invoke).
+  3. It names the legal basis you chose, and the deadline you chose, without softening it.
+  4. It asks them to confirm the erasure in writing and to stop collecting your photos in future."""
+
+MODEL_LETTER = """\
+To the Data Protection Officer of Example Face Search Ltd,
+
+My name is Alex Sample. Photos of me were copied from my profile at https://plaza.example/people/alex-sample.
+Under Article 17 of the GDPR (the right to erasure), I ask you to erase every photo of me that you hold and
+every face embedding, biometric template or other data computed from them, to remove me from your search
+results, and to stop collecting photos of me in future. Please confirm in writing that this has been done
+without undue delay, and at the latest within one month of receiving this letter (GDPR Art. 12(3)).
+
+Alex Sample"""
+
+_ERASURE_EXAMPLE = ("{'requester': 'Alex Sample', 'profile_url': 'https://plaza.example/people/alex-sample', "
+                    "'legal_basis': ..., 'erase': [...], 'deadline': ..., 'letter': \"\"\"...\"\"\"}")
 
 
-def deletion_request(letter: object) -> Feedback:
-    """Exercise 3: an erasure request with who, what data, the legal basis and a deadline."""
-    if letter is None:
-        return verdict(False, "You have not set `letter` yet: write your letter as one (triple-quoted) string.")
-    if not isinstance(letter, str) or not letter.strip():
-        return verdict(False, "Write the letter as one string (a triple-quoted string is easiest).")
-    missing = []
-    if not _WHO.search(letter):
-        missing.append("who you are (e.g. 'My name is ...'): they must be able to find your data")
-    if not _WHERE.search(letter):
-        missing.append("where your data is (the profile URL or account the photos came from)")
-    if not _WHAT_PHOTO.search(letter):
-        missing.append("what data: the photos of you")
-    elif not _WHAT_DERIVED.search(letter):
-        missing.append("the data derived from the photos: the face embeddings / biometric templates (deleting "
-                       "the photos does not delete the vectors computed from them, lesson 04)")
-    if not (_GDPR_17.search(letter) or _BIPA.search(letter)):
-        if re.search(r"\bGDPR\b", letter):
-            missing.append("the article: the right to erasure is GDPR Article 17")
-        else:
-            missing.append("the legal basis (GDPR Article 17, the right to erasure; or Illinois BIPA, 740 ILCS 14)")
-    if not _DEADLINE.search(letter):
-        missing.append("a deadline (e.g. 'without undue delay and at the latest within one month')")
+def deletion_request(request: object) -> Feedback:
+    """Exercise 3: an erasure request given as fields (who, which profile, the legal basis, what to erase, the
+    deadline, each choice copied from the options above) and the letter text.
+
+    The machine judges the fields only. The letter is free prose, which it does not read: after a right set of
+    fields it says so plainly and prints a rubric and a model letter to compare with."""
+    if request is None:
+        return verdict(False, "You have not set `erasure` yet: fill the dict " + _ERASURE_EXAMPLE + ".")
+    if not isinstance(request, dict):
+        return verdict(False, "Give the request as a dict with the keys " + ", ".join(ERASURE_FIELDS)
+                       + ", e.g. " + _ERASURE_EXAMPLE + ".")
+    missing = [k for k in ERASURE_FIELDS if k not in request]
     if missing:
-        return verdict(False, "Your letter does not say " + "; nor ".join(missing) + ".")
-    tips = []
-    if not re.search(r"confirm", letter, re.IGNORECASE):
-        tips.append("ask them to confirm the deletion in writing")
-    if not re.search(r"stop|cease|no longer|not collect", letter, re.IGNORECASE):
-        tips.append("ask them to stop collecting your photos in future")
-    tip = (" Stronger still: " + " and ".join(tips) + ".") if tips else ""
-    return verdict(True, "A complete request: who, where, what (photos and the templates made from them), the legal "
-                      "basis and a deadline." + tip)
+        return verdict(False, f"Your request has no {', '.join(missing)}: the keys are " + ", ".join(ERASURE_FIELDS) + ".")
+    problems = []
+    name = request["requester"]
+    if not isinstance(name, str) or len(name.strip()) < 2:
+        problems.append("requester: your (invented) name, as a string, so they can find your data")
+    url = request["profile_url"]
+    split = urllib.parse.urlsplit(url.strip()) if isinstance(url, str) else None
+    if split is None or split.scheme not in ("http", "https") or not split.netloc:
+        problems.append("profile_url: the full address of the profile the photos came from, e.g. "
+                        "'https://plaza.example/people/alex-sample'")
+    basis, message = chosen_option(request["legal_basis"], LEGAL_BASES, "legal_basis")
+    if message:
+        problems.append(message.rstrip("."))
+    elif basis not in _RIGHT_BASES:
+        problems.append(f"legal_basis: {_WHY_NOT_BASIS[basis]}; the right to have them erased is GDPR Article 17, "
+                        "or in Illinois BIPA")
+    problems += _erase_problems(request["erase"])
+    deadline, message = chosen_option(request["deadline"], DEADLINES, "deadline")
+    if message:
+        problems.append(message.rstrip("."))
+    elif deadline != _RIGHT_DEADLINE:
+        problems.append(f"deadline: {deadline!r} lets them keep your data for as long as they like; under the GDPR "
+                        "they must act without undue delay and at the latest within one month (Art. 12(3))")
+    letter = request["letter"]
+    if not isinstance(letter, str) or not letter.strip():
+        problems.append("letter: write the letter itself as one string (a triple-quoted string is easiest)")
+    if problems:
+        return verdict(False, "Not yet: " + "; ".join(problems) + ".")
+    feedback = verdict(True, f"Your fields are right: {name.strip()}, the profile, {basis}, the photos and the "
+                            "templates computed from them, and a deadline of one month at most. Your letter's "
+                            "text was NOT judged (a machine cannot judge prose reliably): assess it with the rubric "
+                            "below.")
+    print(ERASURE_RUBRIC)
+    print("\nA model letter, to compare with (not the only good one):\n" + MODEL_LETTER)
+    return feedback
+
+
+def _erase_problems(erase: object) -> list[str]:
+    """What is wrong with the ``erase`` field: a list of :data:`ERASE_OPTIONS` with the photos and the templates."""
+    if isinstance(erase, str) or not isinstance(erase, (list, tuple, set)) or not erase:
+        return ["erase: a list of the options, e.g. [" + ", ".join(repr(o) for o in ERASE_OPTIONS[:2]) + "]"]
+    chosen = set()
+    for item in erase:
+        option, message = chosen_option(item, ERASE_OPTIONS, "erase")
+        if message:
+            return [message.rstrip(".")]
+        chosen.add(option)
+    problems = []
+    if ERASE_OPTIONS[0] not in chosen:
+        problems.append("erase: the photos of you, first of all")
+    if ERASE_OPTIONS[1] not in chosen:
+        problems.append("erase: the face embeddings and templates computed from the photos too; deleting the photos "
+                        "does not delete the vectors computed from them (lesson 04), and the search runs on those")
+    return problems
 
 
 # ------------------------------------------------------------------------ exercise 4: a position statement
 
-STANCES = ("for", "against")
+#: The stance, for or against the motion; "for" and "against" alone are accepted too.
+STANCE_OPTIONS = ("for the motion", "against the motion", "for", "against")
 #: People wrongly arrested after a face search; none of the lesson's sources establishes that Clearview was used.
 _WRONGLY_ARRESTED = re.compile(r"\b(Nijeer Parks|Parks|Randal(l)? (Quran )?Reid|Reid|Robert Williams|Porcha Woodruff|"
                                r"Woodruff|Michael Oliver)\b")
@@ -367,66 +566,83 @@ MODEL_STATEMENTS = {
 }
 
 
-def position_statement(stance: object, statement: object, sources: dict[str, str]) -> Feedback:
-    """Exercise 4: a ``stance`` ("for" or "against" the motion) and a ``statement`` of at least 80 words
-    citing two or more of ``sources`` by ``[key]`` or URL, with no unconfirmed claim stated as fact.
+def position_statement(stance: object, statement: object, sources: dict[str, str], cited: object = None) -> Feedback:
+    """Exercise 4: a ``stance`` (for or against the motion, one of :data:`STANCE_OPTIONS`), a ``statement`` of at
+    least 80 words, and ``cited``, the list of the keys of ``sources`` the statement rests on (two or more).
 
-    A machine can judge those parts only: whether the argument holds is for the learner to assess,
-    so after every attempt the check prints a rubric and a model statement for the chosen stance."""
+    A machine can judge those parts only, and the ✅ covers only them. Whether the argument holds, and whether it
+    states as fact what the lesson calls unconfirmed, is for the learner to assess: after every valid attempt the
+    check prints what a screen of the text flagged (a warning, which can misfire), a rubric and a model statement
+    for the chosen stance."""
     if stance is None:
-        return verdict(False, "You have not set `stance` yet: write stance = \"for\" or stance = \"against\" "
-                           "(the motion).")
-    if not isinstance(stance, str) or stance.strip().lower() not in STANCES:
-        return verdict(False, f"`stance` should be \"for\" or \"against\" the motion, not {stance!r}.")
+        return verdict(False, "You have not set `stance` yet: write stance = \"for the motion\" or stance = "
+                           "\"against the motion\".")
+    chosen, message = chosen_option(stance, STANCE_OPTIONS, "stance")
+    if message:
+        return verdict(False, message)
+    side = chosen.split()[0]
     if statement is None:
         return verdict(False, "You have not set `statement` yet: write your statement as one (triple-quoted) string.")
     if not isinstance(statement, str) or not statement.strip():
         return verdict(False, "Write your statement as one string (a triple-quoted string is easiest).")
-    stance = stance.strip().lower()
-    cited = sorted(key for key, url in sources.items() if f"[{key.lower()}]" in statement.lower() or url in statement)
-    words = len(re.findall(r"\w+", statement))
+    if cited is None:
+        return verdict(False, "You have not set `cited` yet: the list of the keys of the sources your statement "
+                           "rests on, e.g. cited = [\"opc\", \"aiact\"].")
+    if isinstance(cited, str) or not isinstance(cited, (list, tuple, set)):
+        return verdict(False, "`cited` should be a list of source keys, e.g. [\"opc\", \"aiact\"], not "
+                           f"{type(cited).__name__}.")
+    by_key = {key.casefold(): key for key in sources}
+    keys = [str(k).strip().strip("[]").casefold() for k in cited]
+    unknown = [k for k in keys if k not in by_key]
     problems = []
+    if unknown:
+        problems.append(f"{unknown[0]!r} in `cited` is not one of the source keys ({', '.join(sources)})")
+    listed = sorted({by_key[k] for k in keys if k in by_key})
+    if not unknown and len(listed) < 2:
+        problems.append(f"`cited` lists {len(listed)} source; rest your statement on at least two of "
+                        f"{', '.join(sources)}")
+    words = len(re.findall(r"\w+", statement))
     if words < 80:
-        problems.append(f"it has {words} words; make your argument in at least 80")
-    if len(cited) < 2:
-        listed = ", ".join(f"[{k}]" for k in sources)
-        unknown = sorted(set(re.findall(r"\[([\w-]+)\]", statement.lower())) - {k.lower() for k in sources})
-        hint = f" ([{unknown[0]}] is not one of them)" if unknown else ""
-        problems.append(f"it cites {len(cited)} of the listed sources{hint}; cite at least two, by key ({listed}) "
-                        "or by URL")
-    problems += _unconfirmed_as_fact(statement)
+        problems.append(f"the statement has {words} words; make your argument in at least 80")
     if problems:
-        return verdict(False, "Your statement: " + "; ".join(problems) + ".")
-    feedback = verdict(True, f"The parts a machine can judge are right: a stance ({stance} the motion), {words} words, "
-                            f"{len(cited)} listed sources cited ({', '.join(cited)}), and no unconfirmed claim stated "
-                            "as fact. Whether your argument holds, and whether each source says what you cite it "
-                            "for, the check cannot judge: assess it with the rubric below.")
+        return verdict(False, "Not yet: " + "; ".join(problems) + ".")
+    feedback = verdict(True, f"The parts a machine can judge are right: a stance ({side} the motion), {words} words, and "
+                            f"{len(listed)} listed sources ({', '.join(listed)}). Your text itself was NOT judged: "
+                            "whether the argument holds, whether it uses each source for what that source says, "
+                            "and whether it states a contested claim as fact are for you to assess with the "
+                            "rubric below.")
+    warnings = _unconfirmed_as_fact(statement)
+    if warnings:
+        print("⚠️ A screen of your text flagged these sentences (it can misfire; weigh them with rubric line 4):")
+        for warning in warnings:
+            print("  - " + warning)
     print(POSITION_RUBRIC)
-    print(f"\nA model statement {stance} the motion, to compare with (not the only good one):\n"
-          + MODEL_STATEMENTS[stance])
+    print(f"\nA model statement {side} the motion, to compare with (not the only good one):\n" + MODEL_STATEMENTS[side])
     return feedback
 
 
 def _unconfirmed_as_fact(text: str) -> list[str]:
-    """What the text states as fact that the lesson's sources do not establish (an empty list if nothing)."""
+    """Sentences that look as if they state as fact what the lesson's sources do not establish (an empty list if
+    none). A screen of prose by patterns can misfire both ways, so its findings are warnings, never a verdict."""
     problems = []
     for sentence in re.split(r"(?<=[.!?;])\s+", text):
         person = _WRONGLY_ARRESTED.search(sentence)
         if person and _CLEARVIEW_DID_IT.search(sentence) and not _HEDGE.search(sentence):
-            problems.append(f"it links {person.group(0)}'s arrest to Clearview, which none of the lesson's sources "
-                            "establishes (for Nijeer Parks the reporting newspaper says the system used is unknown): "
+            problems.append(f"it may link {person.group(0)}'s arrest to Clearview; none of the lesson's sources "
+                            "establishes which company's system was used in any of the wrongful arrests it names "
+                            "(for Nijeer Parks the reporting newspaper says it is unknown): if that is what you wrote, "
                             "say that the system is unknown or contested, or leave Clearview out of it")
             break
     for sentence in re.split(r"(?<=[.!?;])\s+", text):
         if _IMAGE_COUNT.search(sentence) and not _ATTRIBUTED.search(sentence):
-            problems.append(f"it states '{_IMAGE_COUNT.search(sentence).group(0)}' as a fact: Clearview's image counts "
+            problems.append(f"it may state '{_IMAGE_COUNT.search(sentence).group(0)}' as a fact: Clearview's image counts "
                             "are the company's own claims, reported by others (about 3 billion in 2020; figures above "
                             "30 billion since 2023, more than 60 billion in reports of noyb's complaint of "
                             "28 Oct 2025); nobody outside has counted. Attribute and date it: 'the company claims ...'")
             break
     for sentence in re.split(r"(?<=[.!?;])\s+", text):
         if _ACCURACY_CLAIM.search(sentence) and not _ATTRIBUTED.search(sentence):
-            problems.append("it states '99.6% accurate' as a fact: that is the company's own claim (its chief "
+            problems.append("it may state '99.6% accurate' as a fact: that is the company's own claim (its chief "
                             "executive to CBS News, 2020), not an independent measurement of its 1:N search; "
                             "attribute it")
             break

@@ -18,7 +18,7 @@ import urllib.robotparser
 import numpy as np
 
 from .. import capstone, scrapelab
-from . import Feedback, use_reference, verdict
+from . import Feedback, chosen_option, use_reference, verdict
 from .lesson02 import threshold_for_target_fmr
 
 # ------------------------------------------------------------------------ helpers
@@ -49,13 +49,21 @@ def _fmr_close(value: float, expected: float) -> bool:
 
 
 def _number(value) -> float | None:
-    if isinstance(value, bool):
+    """``value`` as a float if it is a finite real number (Python's or NumPy's), else None: text such as "0.3",
+    a bool or an array is not a number here, since later cells compute and format with it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         return None
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        return None
+    result = float(value)
     return result if np.isfinite(result) else None
+
+
+def _not_a_number(value) -> str:
+    """Why ``value`` is not accepted as a number, for a message."""
+    if isinstance(value, str):
+        return f"{value!r} is text, not a number: drop the quotes (or use float(...))"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}, not a number: take its element, e.g. float(fmr[0])"
+    return f"{value!r} ({type(value).__name__}) is not a number"
 
 
 def _quietly(check, *args, **kwargs) -> Feedback:
@@ -87,7 +95,8 @@ def threshold_audit(answer: object, people, vendor_threshold: float, *,
     values = {k: _number(answer[k]) for k in THRESHOLD_KEYS}
     if any(v is None for v in values.values()):
         bad = [k for k, v in values.items() if v is None]
-        return verdict(False, f"{bad} should be numbers (e.g. float(fmr[0]) from metrics.fmr_fnmr).")
+        return verdict(False, f"{bad[0]} should be a number (e.g. float(fmr[0]) from metrics.fmr_fnmr): "
+                           + _not_a_number(answer[bad[0]]) + ".")
     rate_keys = [k for k in THRESHOLD_KEYS if k != "calibrated_threshold"]
     if any(values[k] > 1 for k in rate_keys):
         return verdict(False, "Some rates are above 1: give rates as fractions between 0 and 1, not percentages.")
@@ -118,6 +127,12 @@ def threshold_audit(answer: object, people, vendor_threshold: float, *,
         problems.append("calibrated_threshold, chosen on the development split: "
                         + calibration.message[0].lower() + calibration.message[1:].rstrip("."))
     cal_fmr, cal_fnmr = _rates(test_g, test_i, chosen)
+    percent_like = [k for k, v in (("vendor_fmr", vendor_fmr), ("vendor_fnmr", vendor_fnmr),
+                                   ("calibrated_fmr", cal_fmr), ("calibrated_fnmr", cal_fnmr))
+                    if v > 0 and not _close(values[k], v) and _close(values[k], 100 * v, 0.002 * 100 * v, 0.01)]
+    if percent_like:
+        problems.insert(0, f"{percent_like[0]} looks like a percentage ({values[percent_like[0]]:g} meaning "
+                           f"{values[percent_like[0]]:g} %): give rates as fractions, e.g. 0.5 % is 0.005")
     if not problems and not (_fmr_close(values["calibrated_fmr"], cal_fmr)
                              and _close(values["calibrated_fnmr"], cal_fnmr)):
         dev_fmr, dev_fnmr = _rates(dev_g, dev_i, chosen)
@@ -159,6 +174,13 @@ def expected_deletion_residue(vendor, person: int, probe, people=None, groups=No
     """What the vendor's deletion leaves of ``person``, measured on a fresh copy of the service:
     (stores that still hold or were trained on their data, whether the person is the top
     candidate for ``probe`` after the vendor's restore procedure)."""
+    stores, found, _ = _replica_residue(vendor, person, probe, people, groups)
+    return set(stores), found
+
+
+def _replica_residue(vendor, person: int, probe, people, groups) -> tuple[set[str], bool, set[str]]:
+    """(stores holding the person just after the delete, found after the restore, stores holding them after the
+    restore), measured once on a fresh copy of the service and remembered."""
     key = (vendor.seed, repr(vendor.config), int(person), np.asarray(probe, np.float32).tobytes(), id(people),
            id(groups))
     if key not in _RESIDUE_CACHE:
@@ -166,11 +188,12 @@ def expected_deletion_residue(vendor, person: int, probe, people=None, groups=No
         replica.delete(person)
         stores = {store for store, n in replica.service.find(person).items() if n}
         replica.restore_backup()
+        restored = {store for store, n in replica.service.find(person).items() if n}  # before a search logs one
         hits = replica.search(probe, k=1)
         _RESIDUE_CACHE.clear()  # keep one entry: a replica's answer, not the replica
-        _RESIDUE_CACHE[key] = (stores, bool(hits and hits[0].person == person))
-    stores, found = _RESIDUE_CACHE[key]
-    return set(stores), found
+        _RESIDUE_CACHE[key] = (stores, bool(hits and hits[0].person == person), restored)
+    stores, found, restored = _RESIDUE_CACHE[key]
+    return set(stores), found, set(restored)
 
 
 _RESIDUE_CACHE: dict = {}
@@ -188,7 +211,10 @@ def deletion_residue(answer: object, vendor, person: int, probe, *, people=None,
     if isinstance(stores, str) or not hasattr(stores, "__iter__"):
         return verdict(False, "stores_with_residue should be a list or set of store names, e.g. ['index', ...].")
     stores = {str(s) for s in stores}
-    expected, found_again = expected_deletion_residue(vendor, person, probe, people, groups)
+    if not isinstance(answer["found_after_restore"], (bool, np.bool_)):
+        return verdict(False, "found_after_restore should be True or False (a bool), not "
+                           f"{answer['found_after_restore']!r}: compare the top candidate's person with PERSON.")
+    expected, found_again, after_restore = _replica_residue(vendor, person, probe, people, groups)
     unknown = stores - set(_store_names())
     if unknown:
         return verdict(False, f"{sorted(unknown)} are not store names; the stores are those service.find(person) lists: "
@@ -203,7 +229,11 @@ def deletion_residue(answer: object, vendor, person: int, probe, *, people=None,
                         "with vendor.service.find(person)")
     else:
         cleaned = sorted(stores - expected)
-        if cleaned:
+        if cleaned and stores >= after_restore:  # everything the restore brought back, so scanned after it
+            problems.append(f"{cleaned} held nothing of the person just after the deletion; they hold data again "
+                            "only because the restore brought it back. You scanned after vendor.restore_backup(): "
+                            "scan with vendor.service.find(person) first, then restore")
+        elif cleaned:
             problems.append(f"{cleaned} really were cleaned (service.find counts 0 there just after the deletion): "
                             "list only stores that still hold something")
         missed = sorted(expected - stores)
@@ -267,6 +297,9 @@ def crawler_evidence(answer: object, site, agent: str) -> Feedback:
     elif bool(answer["read_robots_txt"]) != expected["read_robots_txt"]:
         problems.append("read_robots_txt: look for /robots.txt among the crawler's requests (the first line of "
                         "its log)")
+    for key in ("disallowed_requests", "opted_out_photos"):
+        if _number(answer[key]) is None:
+            return verdict(False, f"{key} should be a count (an int): " + _not_a_number(answer[key]) + ".")
     disallowed = _number(answer["disallowed_requests"])
     if disallowed != expected["disallowed_requests"]:
         everyone = crawler_log_evidence_all(site)
@@ -324,53 +357,60 @@ def expected_group_rates(groups, threshold: float):
                                       threshold)
 
 
-def _as_group_triples(answer) -> dict | None:
-    """{group: (fmr, low or None, high or None)} from GroupRate rows or a dict."""
-    out = {}
-    if isinstance(answer, dict):
-        items = answer.items()
-    elif isinstance(answer, (list, tuple)) and all(hasattr(r, "group") and hasattr(r, "fmr") for r in answer):
-        items = [(r.group, (r.fmr, getattr(r, "low", None), getattr(r, "high", None))) for r in answer]
-    else:
-        return None
-    for group, value in items:
-        if isinstance(value, dict):
-            triple = (value.get("fmr"), value.get("low"), value.get("high"))
-        elif isinstance(value, (list, tuple)):
-            triple = tuple(value) + (None,) * (3 - len(value))
-        elif isinstance(value, numbers.Number):
-            triple = (value, None, None)
-        else:
-            return None
-        out[str(group)] = tuple(_number(v) if v is not None else None for v in triple[:3])
-    return out
+def _group_fnmr(groups, group: str, threshold: float) -> float | None:
+    """FNMR among genuine pairs (two photos of one person) within ``group`` (None if it has no genuine pair)."""
+    from ..metrics import pair_distances
+
+    mine = np.asarray(groups.found, bool) & (_group_labels(groups) == group)
+    genuine, _ = pair_distances(groups.embeddings[mine], groups.identities[mine])
+    return float(np.mean(genuine > threshold)) if len(genuine) else None
+
+
+def _right_intervals(groups, row, threshold: float) -> list[tuple[float, float]]:
+    """The 95 % intervals a right answer may give for one group's FMR: Wilson's from the counts, and the bootstrap
+    over people (seeded) with the notebook's 200 resamples and the function's default number."""
+    from ..fairness import bootstrap_fmr_over_people
+
+    mine = np.asarray(groups.found, bool) & (_group_labels(groups) == row.group)
+    boots = [bootstrap_fmr_over_people(groups.embeddings[mine], groups.identities[mine], threshold, n_resamples=n)
+             for n in (200, 500)]
+    return [(row.low, row.high), *[(float(a), float(b)) for a, b in boots]]
 
 
 def group_gap(answer: object, groups, vendor_threshold: float, *,
               calibrated_threshold: float | None = None) -> Feedback:
-    """Task 4: per-group FMR at the vendor's threshold, each with an interval: a list of
-    :class:`course.fairness.GroupRate` or ``{group: (fmr, low, high)}``."""
+    """Task 4: per-group FMR at the vendor's threshold, each with its 95 % Wilson interval: the list of
+    :class:`course.fairness.GroupRate` rows that later cells of the notebook read."""
     if answer is None:
         return verdict(False, "You have not set `group_findings` yet: the rows of "
-                           "fairness.false_match_rates_by_group, or a dict {group: (fmr, low, high)}.")
-    triples = _as_group_triples(answer)
-    if triples is None:
-        return verdict(False, "Answer with the rows of fairness.false_match_rates_by_group, or a dict "
-                           "{group: (fmr, low, high)}.")
+                           "fairness.false_match_rates_by_group.")
+    if isinstance(answer, dict):
+        return verdict(False, "Keep the rows of fairness.false_match_rates_by_group (a list), not a dict: the "
+                           "cells below read row.group, row.fmr, row.low and row.high from each row.")
+    fields = ("group", "fmr", "low", "high")
+    if not isinstance(answer, (list, tuple)) or not answer or not all(
+            hasattr(r, f) for r in answer for f in fields):
+        return verdict(False, "Answer with the rows of fairness.false_match_rates_by_group (a list of GroupRate).")
+    triples = {str(r.group): (_number(r.fmr), _number(r.low), _number(r.high)) for r in answer}
+    if any(v is None for t in triples.values() for v in t):
+        return verdict(False, "Each row's fmr, low and high should be numbers (fractions between 0 and 1).")
     expected = {r.group: r for r in expected_group_rates(groups, vendor_threshold)}
     missing = sorted(set(expected) - set(triples))
     if missing:
         return verdict(False, f"Your answer has no rate for {missing}: report every group, named as in the data set "
                            f"({', '.join(sorted(expected))}).")
-    if any(t[0] is not None and t[0] > 1 for t in triples.values()):
-        return verdict(False, "Give rates as fractions between 0 and 1, not percentages.")
-    if any(t[1] is None or t[2] is None for g, t in triples.items() if g in expected):
-        return verdict(False, "Each group's rate needs an interval (low, high): with small groups a rate alone "
-                           "claims more than the data show.")
+    if any(v > 1 for t in triples.values() for v in t):
+        return verdict(False, "Give rates and interval bounds as fractions between 0 and 1, not percentages.")
     problems = []
     names = sorted(expected)
     swapped = len(names) == 2 and all(_close(triples[a][0], expected[b].fmr) for a, b in zip(names, names[::-1]))
     pooled = _pooled_fmr(groups, vendor_threshold)
+    # what the whole answer looks like, judged on every group at once: a rate near 0 can match several of these
+    at_calibrated = ({r.group: r.fmr for r in expected_group_rates(groups, calibrated_threshold)}
+                     if calibrated_threshold is not None else {})
+    fnmrs = {g: _group_fnmr(groups, g, vendor_threshold) for g in names}
+    all_calibrated = bool(at_calibrated) and all(_close(triples[g][0], at_calibrated[g]) for g in names)
+    all_fnmr = all(f is not None and _close(triples[g][0], f) for g, f in fnmrs.items())
     for group in names:
         fmr, low, high = triples[group]
         row = expected[group]
@@ -378,16 +418,24 @@ def group_gap(answer: object, groups, vendor_threshold: float, *,
             if not (low <= fmr <= high) or low >= high:
                 problems.append(f"{group}: the interval ({low:.3f}, {high:.3f}) should contain the rate and have "
                                 "some width")
+            elif not any(abs(low - a) <= 0.002 + 0.25 * (b - a) and abs(high - b) <= 0.002 + 0.25 * (b - a)
+                         for a, b in _right_intervals(groups, row, vendor_threshold)):  # other methods land close
+                problems.append(f"{group}: the interval ({low:.3f}, {high:.3f}) is not the 95 % interval of "
+                                f"{row.false_matches} false matches in {row.impostor_pairs} impostor pairs, which "
+                                f"is ({row.low:.3f}, {row.high:.3f}) (Wilson), nor lesson 02's bootstrap over people: "
+                                "compute it from the data, don't choose it")
             continue
         if swapped:
             problems.append("your groups' rates are swapped: match each rate to its group label")
             break
-        if calibrated_threshold is not None:
-            at_calibrated = {r.group: r.fmr for r in expected_group_rates(groups, calibrated_threshold)}
-            if _close(fmr, at_calibrated[group]):
-                problems.append("these are rates at the calibrated threshold; the audit asks what the "
-                                f"vendor's threshold ({vendor_threshold}) does to each group")
-                continue
+        if all_calibrated:
+            problems.append("these are FMRs at the calibrated threshold; the audit asks what the "
+                            f"vendor's threshold ({vendor_threshold}) does to each group")
+            break
+        if all_fnmr:
+            problems.append("these are FNMRs (genuine pairs rejected) at the vendor's threshold; the audit asks "
+                            "for FMRs: impostor pairs of different people within the group accepted")
+            break
         if _close(fmr, pooled):
             problems.append("that is the FMR over all impostor pairs pooled together; compare pairs of "
                             "different people *within* each group (fairness.false_match_rates_by_group)")
@@ -395,11 +443,14 @@ def group_gap(answer: object, groups, vendor_threshold: float, *,
         problems.append(f"{group}: expected the within-group FMR at threshold {vendor_threshold}")
     if problems:
         return verdict(False, "Not yet: " + "; ".join(dict.fromkeys(problems)) + ".")
-    worst, best = max(expected.values(), key=lambda r: r.fmr), min(expected.values(), key=lambda r: r.fmr)
-    overlap = worst.low <= best.high
-    return verdict(True, f"At the vendor's threshold, {worst.group} has FMR {worst.fmr:.1%} against {best.fmr:.1%} for "
-                      f"{best.group}; the intervals " + ("overlap, so these groups cannot show a gap: say so in the "
-                      "report." if overlap else "do not overlap: not 'equally well for everyone'."))
+    worst = max(names, key=lambda g: triples[g][0])
+    best = min(names, key=lambda g: triples[g][0])
+    (w_fmr, w_low, w_high), (b_fmr, b_low, b_high) = triples[worst], triples[best]
+    overlap = w_low <= b_high
+    return verdict(True, f"At the vendor's threshold, {worst} has FMR {w_fmr:.1%} (your 95 % interval {w_low:.1%} to "
+                      f"{w_high:.1%}) against {b_fmr:.1%} ({b_low:.1%} to {b_high:.1%}) for {best}; the intervals "
+                      + ("overlap, so these groups cannot show a gap: say so in the report." if overlap else
+                         "do not overlap: not 'equally well for everyone'."))
 
 
 def _pooled_fmr(groups, threshold: float) -> float:
@@ -506,19 +557,20 @@ def audit_measurements(*, people, groups, vendor, person: int, probe, site, cali
 
 
 def audit_report(report: object, measured: dict | None = None) -> Feedback:
-    """The audit report: for each finding the claim, evidence that quotes what was really measured,
-    and a recommendation; ``measured`` is :func:`audit_measurements` of this notebook's service.
+    """The audit report: for each finding the claim, the measured ``figures`` ({label: value}, the labels of
+    :func:`audit_measurements`; for the deletion, ``stores`` and ``found_after_restore``), and prose
+    ``evidence`` and ``recommendation``; ``measured`` is :func:`audit_measurements` of this notebook's service.
 
-    Judged by machine: every finding is there; its evidence quotes at least one value the audit
-    measured (and, for the deletion, names the stores that kept the person); no rate or count in
-    it contradicts what was measured (a figure that matches nothing measured is named, with the
-    measured values); the recommendation is a sentence. The prose itself is for the learner to
-    assess, so the check then prints a rubric and a model report built from the same measurements."""
+    Judged by machine: every finding is there with its claim; every measured value is given under its own label
+    and equals what was measured (a value given under another label, such as FNMR for FMR or one group's rate for
+    the other's, is named); the deletion's stores equal the stores that kept the person; the prose is there.
+    The prose itself a machine cannot judge: the check says so, shows what a screen of it flagged (warnings that
+    can misfire), and prints a rubric and a model report built from the same measurements."""
     if report is None:
         return verdict(False, "You have not filled `report` yet: start from capstone.report_template().")
     if not isinstance(report, dict):
-        return verdict(False, "Write the report as a dict: {finding: {'claim': ..., 'evidence': ..., "
-                           "'recommendation': ...}} for " + ", ".join(FINDINGS) + ".")
+        return verdict(False, "Write the report as a dict: start from capstone.report_template(), which has the "
+                           "findings " + ", ".join(FINDINGS) + ".")
     if measured is None:
         return verdict(False, "Pass the measurements too: check.audit_report(report, measured), with measured = "
                            "check.audit_measurements(...) as in the cell above.")
@@ -529,25 +581,102 @@ def audit_report(report: object, measured: dict | None = None) -> Feedback:
     for name in FINDINGS:
         finding = report[name]
         if not isinstance(finding, dict):
-            problems.append(f"{name}: give a dict with 'claim', 'evidence' and 'recommendation'")
+            problems.append(f"{name}: give a dict as capstone.report_template() does")
             continue
-        problems += _evidence_problems(name, finding.get("evidence"), measured[name])
-        recommendation = finding.get("recommendation")
-        if not isinstance(recommendation, str) or len(recommendation.split()) < 8:
-            problems.append(f"{name}: the recommendation should say, in a sentence of at least 8 words, what the "
-                            "vendor (or a buyer) must do")
-        if not isinstance(finding.get("claim"), str) or not finding.get("claim", "").strip():
-            problems.append(f"{name}: quote the vendor's claim this finding tests")
+        if name == "deletion":
+            problems += _deletion_figure_problems(finding, measured[name])
+        else:
+            problems += _figure_problems(name, finding.get("figures"), measured[name])
+        for field in ("claim", "evidence", "recommendation"):
+            if not isinstance(finding.get(field), str) or not finding[field].strip():
+                problems.append(f"{name}: write the {field}" + (" (the vendor's claim this finding tests)"
+                                                                if field == "claim" else " (a sentence or more)"))
     if problems:
         return verdict(False, "Not yet: " + "; ".join(problems) + ".")
-    feedback = verdict(True, "Every finding states the claim, evidence that quotes what this notebook measured (no "
-                            "figure contradicts it), and a recommendation. Whether the prose is convincing, the "
-                            "check cannot judge: assess it with the rubric below.")
+    feedback = verdict(True, "Verified against this notebook's measurements: every figure you gave, under its "
+                            "label (" + "; ".join(f"{n}: {', '.join(measured[n].values)}" for n in FINDINGS
+                                                  if n != "deletion")
+                       + "), the stores that kept the person and whether the restore brings them back. Your prose "
+                         "(evidence and recommendations) was NOT judged: assess it with the rubric below.")
+    warnings = []
+    for name in FINDINGS:
+        warnings += _evidence_problems(name, report[name].get("evidence"), measured[name])
+        if len(str(report[name].get("recommendation", "")).split()) < 8:
+            warnings.append(f"{name}: the recommendation is very short; does it say who must do what?")
+    if warnings:
+        print("⚠️ A screen of your prose flagged these (it can misfire; weigh them with the rubric):")
+        for warning in warnings:
+            print("  - " + warning)
     print(REPORT_RUBRIC)
     print("\nA model report's evidence, from the same measurements (compare; wording is yours):")
     for name in FINDINGS:
         print(f"  {name}: {_model_evidence(name, measured[name])}")
     return feedback
+
+
+def _figure_matches(value: float, expected: float) -> bool:
+    """``value`` is ``expected`` up to rounding: counts exactly, rates to about 1 % of themselves (or 0.005 for
+    rates of 1 % and more, i.e. half a percentage point), so that a rounded figure passes but another one does not."""
+    if isinstance(expected, (int, np.integer)):
+        return float(value).is_integer() and int(value) == int(expected)
+    tolerance = 0.005 + 0.005 * expected if expected >= 0.01 else 0.00005 + 0.02 * expected
+    return abs(value - expected) <= tolerance
+
+
+def _figure_problems(name: str, figures: object, measured: Measured) -> list[str]:
+    """What is wrong with one finding's ``figures`` ({label: value}), compared with what was measured."""
+    labels = list(measured.values)
+    if not isinstance(figures, dict) or not figures:
+        return [f"{name}: fill 'figures' with what you measured, {{label: value}}, for the labels "
+                + "; ".join(repr(label) for label in labels)]
+    given, problems = {}, []
+    for label, value in figures.items():
+        option, message = chosen_option(label, labels, f"{name} figures")
+        if message:
+            return [message.rstrip(".")]
+        number = _number(value)
+        if number is None:
+            return [f"{name}: {option} should be a number: " + _not_a_number(value)]
+        given[option] = number
+    absent = [label for label in labels if label not in given]
+    if absent:
+        problems.append(f"{name}: the figures have no value for {absent[0]!r}")
+    for label, number in given.items():
+        expected = measured.values[label]
+        if _figure_matches(number, expected):
+            continue
+        other = next((o for o in labels if o != label and _figure_matches(number, measured.values[o])), None)
+        if other:
+            problems.append(f"{name}: {_shown(number) if not float(number).is_integer() else int(number)} is what "
+                            f"this notebook measured as {other!r}, not {label!r}: match each value to its label")
+        elif not isinstance(expected, (int, np.integer)) and _figure_matches(number / 100, expected):
+            problems.append(f"{name}: {label} {number:g} looks like a percentage; give rates as fractions "
+                            "(e.g. 0.5 % is 0.005)")
+        else:
+            problems.append(f"{name}: {label} {number:g} is not what this notebook measured ({_shown(expected)})")
+    return problems
+
+
+def _deletion_figure_problems(finding: dict, measured: Measured) -> list[str]:
+    """What is wrong with the deletion finding's ``stores`` and ``found_after_restore``."""
+    stores = finding.get("stores")
+    if isinstance(stores, str) or not isinstance(stores, (list, tuple, set)) or not stores:
+        return ["deletion: fill 'stores' with the names of the stores that still held the person after the vendor's "
+                "delete (your deletion_findings['stores_with_residue'])"]
+    problems = []
+    given, expected = {str(s) for s in stores}, set(measured.stores)
+    if given != expected:
+        extra, absent = sorted(given - expected), sorted(expected - given)
+        problems.append("deletion: 'stores' should be the stores service.find still counted after the vendor's "
+                        "delete" + (f"; {', '.join(absent)} missing" if absent else "")
+                        + (f"; {', '.join(extra)} held nothing of the person then" if extra else ""))
+    found = finding.get("found_after_restore")
+    if not isinstance(found, (bool, np.bool_)):
+        problems.append(f"deletion: found_after_restore should be True or False, not {found!r}")
+    elif bool(found) != measured.found_again:
+        problems.append("deletion: found_after_restore is " + str(bool(found)) + ", but after the vendor's restore "
+                        "the person is " + ("again" if measured.found_again else "not") + " the top candidate")
+    return problems
 
 
 def _evidence_problems(name: str, evidence, measured: Measured) -> list[str]:
