@@ -7,6 +7,8 @@ scalar) get ✅.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_curve
@@ -223,7 +225,7 @@ def test_harm_right_answers_written_differently_pass_and_show_rubric_after(
     ("FMR", "B", lambda rows: 14.05, LONG, "false match rate itself"),
     ("FMR", "B", lambda rows: rows[1].false_matches / rows[0].false_matches, LONG, "*counts*"),
     ("FMR", "B", lambda rows: 7.42 / 0.44, LONG, "pooled rate"),
-    ("FMR", "B", 30, LONG, "two significant figures"),
+    ("FMR", "B", 30, LONG, "not the ratio your table gives"),
     ("FMR", "B", "32", LONG, "should be a number"),
     (None, None, None, None, "You have not set `rising_error` yet."),
     ("FMR", "B", 32, None, "Not finished yet"),
@@ -242,3 +244,20 @@ def test_harm_placeholders_each_named(group_rows):
     message = check.one_threshold_harm(None, None, None, None, group_rows).message
     for name in ("rising_error", "harmed_group", "fmr_ratio"):
         assert f"You have not set `{name}` yet." in message
+
+
+# ------------------------------------------------------------------ found by a fresh-eyes learner
+
+
+def test_a_right_ratio_held_in_a_numpy_array_passes(group_rows):
+    rows = group_rows
+    rates = np.array([r.fmr for r in rows])
+    assert check.one_threshold_harm("FMR", "group B", np.array(rates.max() / rates.min()), LONG, rows)
+    assert check.one_threshold_harm("FMR", "group B", np.array([rates.max() / rates.min()]), LONG, rows)
+
+
+def test_a_too_low_threshold_is_not_told_the_answer(dev):
+    dev_impostor = dev[1]
+    feedback = check.threshold_for_target_fmr(0.0, dev_impostor, 0.001)
+    assert not feedback and "lower than needed" in feedback.message
+    assert not re.search(r"0\.3\d{3}", feedback.message)  # no threshold value to paste

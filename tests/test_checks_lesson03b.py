@@ -63,7 +63,7 @@ def test_merge_accepts_right_answers_written_differently(problem, capsys):
         ("one_per_shard", "Expected shape (8, 10)"),
         ("duplicates", "appear twice"),
         ("none", "None"),
-        ("distances", "whole-number gallery ids"),
+        ("distances", "not whole numbers"),
         ("out_of_range", "outside the gallery"),
         ("random", "Only"),
     ],
@@ -113,7 +113,7 @@ def test_tail_accepts_right_answers(answer, capsys):
     [
         (0.99**100, 100, "*every* shard is fast"),
         (63.4, 100, "percentage"),
-        (0.01 * 100, 100, "adds the shards' chances"),
+        (0.01 * 100, 100, "Adding 0.01 per shard"),
         (0.01 * 40, 40, "adds the shards' chances"),
         (0.01, 100, "for *one* shard"),
         (1 - 0.01**2, 2, "not *every* shard is slow"),
@@ -173,3 +173,37 @@ def test_machines_wrong_figures_are_what_those_mistakes_compute():
     assert math.ceil(n * b / m) == 62  # the right count
     assert math.floor(n * b / m) == 61 and math.ceil(n * 512 / m) == 60 and math.ceil(n * b * 8 / m) == 492
     assert math.ceil(n * b / (256 * 2**30)) == 58
+
+
+# ------------------------------------------------------------------ found by a fresh-eyes learner
+
+
+@pytest.mark.parametrize("value, hint", [
+    (1 - 0.99**99, "1 − 0.99^99"),
+    (1 - 0.99**101, "1 − 0.99^101"),
+    (1 - math.exp(-1), "approximation"),
+    (1 - 0.01**100, "1 would mean every query"),
+    (0.01 * 100, "1 would mean every query"),
+])
+def test_tail_near_misses_are_named(value, hint):
+    feedback = check.tail_probability(value, 100)
+    assert not feedback and hint in feedback.message
+
+
+def test_tail_out_of_range_names_adding_only_when_it_was_adding():
+    assert "Adding" not in check.tail_probability(36.6, 100).message
+    assert "Adding" in check.tail_probability(0.01 * 200, 200).message
+
+
+def test_merge_ragged_rows_and_distances_get_messages_not_tracebacks(problem):
+    _, queries, shards, *_ = problem
+    assert "rows of different lengths" in check.merged_top_k([[1, 2, 3], [4]], shards, queries, K).message
+    distances = np.random.default_rng(1).random((len(queries), K))
+    assert "not whole numbers" in check.merged_top_k(distances, shards, queries, K).message
+
+
+def test_machines_with_lesson_03s_paper_bytes_is_named():
+    kw = dict(n_faces=30e9, bytes_per_face=524.0, machine_bytes=256e9, replication=2)
+    shards = math.ceil(30e9 * 520 / 256e9)
+    feedback = check.machines_for_gallery(shards, 2 * shards, **kw)
+    assert not feedback and "520 bytes" in feedback.message

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Feedback, use_reference, verdict
+from . import Feedback, as_number, use_reference, verdict
 
 
 def _one_number(answer: object, what: str) -> tuple[float | None, str]:
@@ -146,9 +146,10 @@ def threshold_for_target_fmr(answer: object, impostor: np.ndarray, target_fmr: f
                            f"threshold must sit below impostor distance number {allowed + 1}, counting up from "
                            "the smallest.")
     return verdict(False, f"Safe ({admitted} of the {allowed} allowed impostor pairs get through), but lower than "
-                       f"needed: the largest threshold meeting the target is about {best:.5f}. A lower one only "
-                       "rejects more genuine pairs. (Do not round the threshold: a few thousandths can move it "
-                       "past several impostor distances.)")
+                       f"needed: a larger threshold still lets through at most {allowed}, and a lower one only "
+                       "rejects more genuine pairs. Find the largest: just below impostor distance number "
+                       f"{allowed + 1}, counting up from the smallest. (Do not round the threshold: a few "
+                       "thousandths can move it past several impostor distances.)")
 
 
 def reference_strict_threshold(dev_impostor: np.ndarray, target_fmr: float = 0.001) -> float:
@@ -240,9 +241,9 @@ def _judge_ratio(answer: object, rows) -> str | None:
     from the counts, and rounding the result to two significant figures."""
     if answer is None:
         return "You have not set `fmr_ratio` yet."
-    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, float, np.integer, np.floating)):
+    value = as_number(answer)
+    if value is None:
         return f"`fmr_ratio` should be a number (e.g. 2.5 for 2.5 times); got {type(answer).__name__}."
-    value = float(answer)
     high, low = max(rows, key=lambda r: r.fmr), min(rows, key=lambda r: r.fmr)
     if low.fmr == 0:
         raise ValueError("fmr_ratio cannot be judged: the lowest group false match rate in the table is 0.")
@@ -273,8 +274,8 @@ def _judge_ratio(answer: object, rows) -> str | None:
     if close(pooled / low.fmr) or close(high.fmr / pooled):
         return f"`fmr_ratio`: you used the pooled rate ({pooled:.2%}); divide {high.group}'s rate by {low.group}'s."
     if 0.8 * ratio <= value <= 1.25 * ratio:
-        return ("`fmr_ratio`: close, but not to two significant figures: divide the FMR column's values as "
-                "printed (or the false matches by the impostor pairs of each group).")
+        return (f"`fmr_ratio`: {value:g} is near, but not the ratio your table gives: divide the FMR column's "
+                "values as printed (or each group's false matches by its impostor pairs).")
     return (f"`fmr_ratio`: {value:g} is not {high.group}'s false match rate divided by {low.group}'s; read both "
             "from the FMR column of the table.")
 

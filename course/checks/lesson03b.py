@@ -63,8 +63,15 @@ def merged_top_k(answer: object, shards: list[Shard], queries: np.ndarray, k: in
         return verdict(False, "Your answer is None: did you forget to assign (or `return`) the merged ids?")
     matrix = _as_id_matrix(answer, len(queries))
     if matrix is None:
+        try:
+            values = np.asarray(answer, dtype=float)
+        except (TypeError, ValueError):  # ragged rows, text, objects
+            return verdict(False, f"Expected whole-number gallery ids in {len(queries)} rows of {k}; got a "
+                                  f"{type(answer).__name__} that is not a table of numbers (rows of different lengths?).")
+        if values.shape == (len(queries), k):
+            return verdict(False, "Your values are not whole numbers: return gallery ids (integers), not distances.")
         return verdict(False, f"Expected whole-number gallery ids, shape ({len(queries)}, {k}); got "
-                           f"{type(answer).__name__} {np.shape(answer) if hasattr(answer, '__len__') else ''}.")
+                              f"{type(answer).__name__} of shape {values.shape}.")
     true_ids = exact_ids(k)
     n_shards = len(shards)
     if matrix.shape == (len(queries), n_shards * k):
@@ -130,20 +137,33 @@ def tail_probability(answer: object, n_shards: int, quantile: float = 0.99) -> F
         return verdict(False, f"Expected one number, a probability; got {type(answer).__name__}.")
     slow = 1 - quantile  # the chance that one shard is slower than its quantile
     right = -math.expm1(n_shards * math.log1p(-slow))
-    # Accept the exact value, or the value rounded to 2 decimals (|error| <= 0.005).
-    if math.isclose(value, right, rel_tol=1e-6) or abs(value - right) <= 0.005:
+    # Accept the exact value, or that value rounded to 2 or 3 decimals; nothing else that merely lies near it
+    # (1 − 0.99^99 and 1 − 0.99^101 are 0.005 away, and wrong).
+    if math.isclose(value, right, rel_tol=1e-6) or value in (round(right, 2), round(right, 3)):
         return verdict(True, f"1 − {quantile:g}^{n_shards} = {right:.3f}: about {right:.0%} of queries wait for at "
                           f"least one shard in its slowest {slow:.0%}. With enough shards the rare slow case of one "
                           "shard becomes the usual case of the query: the tail sets the latency.")
-    if 1 < value <= 100 and abs(value / 100 - right) <= 0.005:
+    if 1 < value <= 100 and (math.isclose(value / 100, right, rel_tol=1e-6)
+                             or value / 100 in (round(right, 2), round(right, 3))):
         return verdict(False, f"That is a percentage ({value:g} %); give a probability, a fraction between 0 and 1.")
     if not 0 <= value <= 1:
-        return verdict(False, f"A probability lies between 0 and 1; you have {value:g}. (Adding {slow:g} once "
-                           f"per shard counts queries with two slow shards twice.)")
+        added = (f" (Adding {slow:g} once per shard counts queries with two slow shards twice.)"
+                 if math.isclose(value, slow * n_shards, rel_tol=1e-3) else "")
+        return verdict(False, f"A probability lies between 0 and 1; you have {value:g}.{added}")
+    for shards in (n_shards - 1, n_shards + 1):
+        if math.isclose(value, 1 - quantile**shards, rel_tol=1e-6):
+            return verdict(False, f"That is 1 − {quantile:g}^{shards}: count every one of the {n_shards} shards.")
+    if math.isclose(value, -math.expm1(-n_shards * slow), rel_tol=1e-6):
+        return verdict(False, f"1 − e^(−{n_shards} × {slow:g}) is an approximation; compute the exact chance, "
+                           f"1 − {quantile:g}^{n_shards}.")
+    if math.isclose(value, 1.0, rel_tol=1e-9) and math.isclose(slow * n_shards, 1.0, rel_tol=1e-9):
+        return verdict(False, f"1 would mean every query waits for a slow shard. Adding {slow:g} per shard gives "
+                           f"that, and so does 1 − {slow:g}^{n_shards}; start from the chance that one shard is "
+                           f"fast, {quantile:g}.")
     if math.isclose(value, quantile**n_shards, rel_tol=1e-3, abs_tol=1e-9):
         return verdict(False, f"That is {quantile:g}^{n_shards}, the chance that *every* shard is fast; the "
                            "question asks for at least one slow shard: 1 minus that.")
-    if math.isclose(value, min(1.0, slow * n_shards), rel_tol=1e-3):
+    if slow * n_shards <= 1 and math.isclose(value, slow * n_shards, rel_tol=1e-3):
         return verdict(False, f"{slow:g} × {n_shards} adds the shards' chances, which counts queries with several "
                            f"slow shards more than once (and passes 1 beyond {1 / slow:.0f} shards). "
                            f"Compute the chance that all are fast, {quantile:g}^n, and take 1 minus it.")
@@ -191,15 +211,19 @@ def machines_for_gallery(n_shards: object, n_machines: object, *, n_faces: float
                           "survival when a machine dies, and more queries per second, not a bigger gallery.")
     wrong_bytes = {
         "512 bytes (the vector alone)": 512.0,
+        "520 bytes (lesson 03's figure on paper)": 520.0,
         "the bytes in bits (× 8)": bytes_per_face * 8,
     }
+    rounded_down = shards == math.floor(n_faces * bytes_per_face / machine_bytes) and shards != right_shards
     for how, per_face in wrong_bytes.items():
         if per_face != bytes_per_face and shards == math.ceil(n_faces * per_face / machine_bytes):
-            return verdict(False, f"Your shard count fits {how}. Use the bytes per face measured on the worker, "
-                               f"{bytes_per_face:g}: a shard also holds each face's id and squared norm.")
+            also = (f" (or you rounded down: round *up* with math.ceil, {right_shards} with {bytes_per_face:g} bytes)"
+                    if rounded_down else "")
+            return verdict(False, f"Your shard count fits {how}{also}. Use the bytes per face measured on the "
+                               f"worker, {bytes_per_face:g}: a shard also holds each face's id and squared norm.")
     if shards == math.ceil(n_faces * bytes_per_face / (machine_bytes * 1.024**3)) and shards != right_shards:
         return verdict(False, "Your count uses GiB (2^30 bytes) for the machine; the exercise gives GB (10^9 bytes).")
-    if shards == math.floor(n_faces * bytes_per_face / machine_bytes) and shards != right_shards:
+    if rounded_down:
         return verdict(False, f"{shards} shards leave some faces without a machine: round *up* (math.ceil), "
                            f"{right_shards}.")
     if shards == right_shards * replication:
