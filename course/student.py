@@ -30,7 +30,7 @@ from pathlib import Path
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 _INSTRUCTOR_NOTES = re.compile(r"<details><summary>Notes for instructors.*?</details>", re.DOTALL)
-_HEADING = re.compile(r"^#+[ \t]*((Exercise[ \t]+\d+[a-z]?[ \t]*[·:.-][ \t]*.+?)[ \t]*(\(\d+[ \t]*min\))?)[ \t]*$",
+_HEADING = re.compile(r"^#+[ \t]*(((?:Exercise[ \t]+\d+[a-z]?|Concept check)[ \t]*[·:.-][ \t]*.+?)[ \t]*(\(\d+[ \t]*min\))?)[ \t]*$",
                       re.MULTILINE)
 
 

@@ -90,3 +90,61 @@ def use_reference(what: str, value):
     print(f"ℹ️ Using the reference result for {what}, not your own answer: later cells will run, "
           "but this exercise is not done. Come back to it when you can.")
     return value
+
+
+@dataclass(frozen=True)
+class ConceptQuestion:
+    """One multiple-choice concept question of a lesson: the options by letter, the right letter, and why.
+
+    The question and its options are also written in the notebook's markdown (so they can be read and
+    printed without running anything); ``tests/test_concepts.py`` checks that the two agree."""
+
+    question: str
+    options: dict[str, str]
+    answer: str
+    why: str
+
+
+def concept_quiz(when: str, questions: list[ConceptQuestion], answers) -> Feedback:
+    """Judge a learner's letters for a lesson's concept questions and explain each one after the attempt.
+
+    ``answers`` maps question numbers (from 1) to letters, e.g. ``{1: "b", 2: "a"}``; a list or tuple of
+    letters in question order is accepted too, and ``"B"``, ``"b)"`` or ``"(b)"`` all mean ``"b"``.
+    ``when`` is ``"before"`` or ``"after"`` the lesson: before it, wrong answers are expected and the
+    message says so. Every question is judged; the verdict is ✅ only when all are right."""
+    n = len(questions)
+    if isinstance(answers, (list, tuple)):
+        answers = dict(enumerate(answers, start=1))
+    if not isinstance(answers, dict):
+        return verdict(False, f"Give your answers as a dict of question number → letter, e.g. "
+                              f"{ {i: 'a' for i in range(1, n + 1)} }, not a {type(answers).__name__}.")
+    unknown = sorted(str(k) for k in answers if k not in range(1, n + 1))
+    if unknown:
+        return verdict(False, f"There are questions 1 to {n}; {', '.join(unknown)} is not one of them.")
+    lines, right, missing = [], 0, []
+    for number, question in enumerate(questions, start=1):
+        given = answers.get(number)
+        letter = given.strip().strip("().").strip().casefold() if isinstance(given, str) else None
+        if given is None:
+            missing.append(number)
+            continue
+        if letter not in question.options:
+            return verdict(False, f"Question {number}: {given!r} is not one of the letters "
+                                  f"{', '.join(question.options)}.")
+        if letter == question.answer:
+            right += 1
+            lines.append(f"  {number}. ✅ {letter}: {question.why}")
+        else:
+            lines.append(f"  {number}. ❌ {letter}: not this one. The answer is {question.answer} "
+                         f"({question.options[question.answer]}): {question.why}")
+    if missing:
+        return verdict(False, "You have not answered question" + ("s " if len(missing) > 1 else " ")
+                       + ", ".join(map(str, missing)) + " yet: put one letter for each.")
+    if right == n:
+        head = f"All {n} right."
+    elif when == "before":
+        head = (f"{right} of {n} right. Before the lesson that is expected: keep your answers in mind, "
+                "the lesson comes back to each of them.")
+    else:
+        head = f"{right} of {n} right. Re-read the parts of the lesson that the explanations point to."
+    return verdict(right == n, head + "\n" + "\n".join(lines))

@@ -1,0 +1,38 @@
+"""The course's figures carry a text alternative (tests of course.plots.show)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+
+from course.plots import show  # noqa: E402
+
+
+def _displayed(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.core.display_functions.publish_display_data",
+                        lambda data, metadata=None, **_: shown.append((data, metadata)))
+    return shown
+
+
+def test_show_sends_the_png_with_its_alt_text_in_text_plain_and_metadata(monkeypatch):
+    InteractiveShell.instance()
+    shown = _displayed(monkeypatch)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    show(fig, alt="A falling line from 1 to 0.")
+    (data, metadata), = shown
+    assert data["image/png"].startswith("iVBOR")  # a base64 PNG
+    assert data["text/plain"] == "[Figure] A falling line from 1 to 0."
+    assert metadata == {"image/png": {"alt": "A falling line from 1 to 0."}}
+    assert not plt.fignum_exists(fig.number), "the figure is closed so the inline backend does not show it again"
+
+
+@pytest.mark.parametrize("alt", [None, "", "plot", "figure 3.png"])
+def test_show_refuses_a_missing_or_filename_like_alt_text(alt):
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match="needs a sentence"):
+        show(fig, alt=alt)
+    plt.close(fig)
