@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from . import Feedback, verdict
+from . import ConceptQuestion, Feedback, concept_quiz, verdict
 from ..search import exact_search
 from ..sharded_search import Shard, merge_top_k
 
@@ -236,3 +236,67 @@ def machines_for_gallery(n_shards: object, n_machines: object, *, n_faces: float
         return verdict(False, f"Right number of shards, but each of them is held {replication} times: "
                            f"machines = shards × replication.")
     return verdict(False, f"Right number of shards; machines should be shards × replication; you have {machines}.")
+
+
+BEFORE = [
+    ConceptQuestion(
+        "A gallery is split into 4 shards on 4 machines, and each returns its own 10 nearest faces. To get the "
+        "exact 10 nearest faces of the whole gallery, the client …",
+        {"a": "keeps the 10 smallest distances among the 40 it received",
+         "b": "keeps the 10 faces of the shard that answered first",
+         "c": "averages the four lists"},
+        "a", "each shard's top 10 contains every face of that shard that can be in the global top 10, so the "
+             "10 smallest of the 40 are exactly the global top 10."),
+    ConceptQuestion(
+        "On a laptop with 2 cores, splitting one search over worker processes makes a query …",
+        {"a": "about as many times faster as there are workers",
+         "b": "little faster, or even slower: the workers share 2 cores and messages between processes take time",
+         "c": "exactly twice as fast"},
+        "b", "two cores can at best halve the work, and every query pays for messages and waits for the "
+             "slowest worker."),
+    ConceptQuestion(
+        "Why do services with billions of faces spread their index over many machines?",
+        {"a": "mainly because the index does not fit in one machine's memory",
+         "b": "because a search on one machine cannot be exact",
+         "c": "because the law requires it"},
+        "a", "30 billion faces at about 520 bytes each are about 16 TB; memory sets the number of machines."),
+]
+
+AFTER = [
+    ConceptQuestion(
+        "Each shard is slower than its own p99 in 1 % of searches, independently of the others. A query that "
+        "waits for 100 shards meets at least one slow shard with probability about …",
+        {"a": "1 %", "b": "37 %", "c": "63 %"},
+        "c", "1 − 0.99^100 ≈ 0.634: with many shards, the rare slow shard becomes the common case."),
+    ConceptQuestion(
+        "A worker holding 2 of 4 shards dies and there are no replicas. A search service should …",
+        {"a": "return the matches from the shards that answered, as usual",
+         "b": "fail, or return the partial answer marked as partial with the share of the gallery not searched",
+         "c": "wait for the worker to come back, however long that takes"},
+        "b", "an unmarked partial answer looks complete: \"no match\" would then be taken as evidence, and a "
+             "lookalike may be the top candidate; every wait needs a timeout."),
+    ConceptQuestion(
+        "Keeping every shard on two workers (replication factor 2) costs …",
+        {"a": "no memory, only network",
+         "b": "twice the gallery's memory",
+         "c": "half the memory, since each worker does less"},
+        "b", "each replica is one more full copy of the gallery; it buys completeness when a machine fails."),
+    ConceptQuestion(
+        "To move this lesson's code from worker processes on a laptop to a cluster of real machines, you "
+        "change …",
+        {"a": "the address the client connects to",
+         "b": "the function that searches a shard",
+         "c": "how the top-k lists are merged"},
+        "a", "the same Dask client code talks to a local cluster or to a scheduler on other machines; only "
+             "the address changes."),
+]
+
+
+def concepts_before(answers) -> Feedback:
+    """The concept questions at the start of lesson 03b."""
+    return concept_quiz("before", BEFORE, answers)
+
+
+def concepts_after(answers) -> Feedback:
+    """The concept questions at the end of lesson 03b."""
+    return concept_quiz("after", AFTER, answers)
