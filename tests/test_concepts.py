@@ -11,7 +11,7 @@ QUESTIONS = [
 
 
 @pytest.mark.parametrize("answers", [{1: "b", 2: "a"}, ["b", "a"], ("B", " a "), {1: "(b)", 2: "a)"},
-                                     {2: "A.", 1: "b"}])
+                                     {2: "A.", 1: "b"}, {"1": "b", "2": "a"}])
 def test_right_letters_written_differently_are_all_right(answers, capsys):
     feedback = concept_quiz("after", QUESTIONS, answers)
     assert feedback.correct and "All 2 right" in feedback.message

@@ -309,12 +309,12 @@ def one_threshold_harm(rising_error: object, harmed_group: object, fmr_ratio: ob
 
 BEFORE = [
     ConceptQuestion(
-        "A face recogniser decides that two photos show the same person by …",
-        {"a": "comparing the two photos pixel by pixel",
-         "b": "checking whether the distance between their embeddings is below a threshold",
-         "c": "looking the person's name up in a database"},
-        "b", "each face becomes an embedding (128 numbers for dlib) and a match is declared when the distance "
-             "between the two embeddings is below a chosen threshold; the threshold decides."),
+        "What does one of the 128 numbers of a face's dlib embedding mean on its own?",
+        {"a": "a measured feature, such as the distance between the eyes",
+         "b": "nothing on its own: only distances between whole embeddings carry meaning",
+         "c": "how likely the face is to be a man's or a woman's"},
+        "b", "the network was trained so that distances between embeddings separate people; no single number "
+             "was asked to mean anything, and none does."),
     ConceptQuestion(
         "A recogniser's threshold is made stricter: two embeddings must be closer to count as a match. What happens?",
         {"a": "fewer false matches and more missed matches",

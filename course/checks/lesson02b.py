@@ -130,13 +130,12 @@ def normalised_eer(answer: object, embeddings: np.ndarray, identities: np.ndarra
 
 BEFORE = [
     ConceptQuestion(
-        "Where do the 128 numbers of a face embedding come from?",
-        {"a": "each is a measured feature of the face, such as the width of the nose",
-         "b": "a network trained on labelled photos to put photos of one person close together and photos of "
-              "different people far apart",
-         "c": "a compression of the photo's pixels, as JPEG does"},
-        "b", "no single number means anything; what the network was trained to do with them gives the "
-             "distance its meaning."),
+        "Which of these needs labelled photos (who is who) to be built?",
+        {"a": "eigenfaces (PCA)",
+         "b": "a learned metric such as LDA or NCA",
+         "c": "both"},
+        "b", "PCA only looks at how the photos vary; LDA and NCA are fitted to the identity labels, which tell "
+             "them which differences separate people."),
     ConceptQuestion(
         "The distance between the raw pixels of two aligned face photos mostly measures …",
         {"a": "who is in the photos",
@@ -177,14 +176,14 @@ AFTER = [
         "b", "between unit-length vectors Euclidean distance ranks pairs as cosine distance does, and dlib's "
              "vectors are all of nearly the same length."),
     ConceptQuestion(
-        "The embedding trained here for dlib's 0.6 has its equal-error threshold on the test people well above "
-        "0.6. Why?",
-        {"a": "training separated the training people; on new people the distances differ, so the threshold "
-              "has to be measured on them",
+        "The embedding trained here with dlib's loss around 0.6 has its equal-error threshold on the test people "
+        "well above 0.6. Why?",
+        {"a": "the loss only asks same-person pairs to be within 0.56 and different people beyond 0.64; where "
+              "the two error rates cross depends on how both kinds of distances spread, so it has to be measured",
          "b": "the loss has a bug",
          "c": "0.6 only applies to 128-number embeddings"},
-        "a", "a threshold belongs to a recogniser and a population: it is measured on the people it will be "
-             "used on."),
+        "a", "a hinge loss sets targets, not the crossing point of FMR and FNMR; a threshold is measured for a "
+             "recogniser on the people it will be used on."),
 ]
 
 

@@ -255,19 +255,22 @@ BEFORE = [
         "b", "two cores can at best halve the work, and every query pays for messages and waits for the "
              "slowest worker."),
     ConceptQuestion(
-        "Why do services with billions of faces spread their index over many machines?",
-        {"a": "mainly because the index does not fit in one machine's memory",
-         "b": "because a search on one machine cannot be exact",
-         "c": "because the law requires it"},
-        "a", "30 billion faces at about 520 bytes each are about 16 TB; memory sets the number of machines."),
+        "The gallery sits on 4 machines, one shard each. One machine is down, and a search answers \"no match\". "
+        "That answer …",
+        {"a": "means the person is not in the gallery",
+         "b": "may have missed the person, whose photos could be in the shard that was not searched",
+         "c": "cannot happen: a search always waits for every machine"},
+        "b", "a search over 3 of 4 shards never looked at a quarter of the gallery; unless it says so, its \"no "
+             "match\" looks like evidence it is not."),
 ]
 
 AFTER = [
     ConceptQuestion(
-        "Each shard is slower than its own p99 in 1 % of searches, independently of the others. A query that "
-        "waits for 100 shards meets at least one slow shard with probability about …",
-        {"a": "1 %", "b": "37 %", "c": "63 %"},
-        "c", "1 − 0.99^100 ≈ 0.634: with many shards, the rare slow shard becomes the common case."),
+        "Each shard is slower than its own p99.9 in 0.1 % of searches, independently of the others. A query that "
+        "waits for 100 shards meets at least one such slow shard with probability about …",
+        {"a": "0.1 %", "b": "10 %", "c": "63 %"},
+        "b", "1 − 0.999^100 ≈ 0.095: a slowdown that hits one search in a thousand hits about one query in ten "
+             "that fans out to 100 shards."),
     ConceptQuestion(
         "A worker holding 2 of 4 shards dies and there are no replicas. A search service should …",
         {"a": "return the matches from the shards that answered, as usual",
@@ -282,13 +285,13 @@ AFTER = [
          "c": "half the memory, since each worker does less"},
         "b", "each replica is one more full copy of the gallery; it buys completeness when a machine fails."),
     ConceptQuestion(
-        "To move this lesson's code from worker processes on a laptop to a cluster of real machines, you "
-        "change …",
-        {"a": "the address the client connects to",
-         "b": "the function that searches a shard",
+        "The Dask client code that places the shards and runs the queries moves from this laptop's worker "
+        "processes to a cluster of real machines. What changes in it?",
+        {"a": "the address of the scheduler it connects to",
+         "b": "the function that searches one shard",
          "c": "how the top-k lists are merged"},
-        "a", "the same Dask client code talks to a local cluster or to a scheduler on other machines; only "
-             "the address changes."),
+        "a", "a Dask client talks to a local cluster or to a scheduler on other machines in the same way; "
+             "only the address it connects to changes."),
 ]
 
 
