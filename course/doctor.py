@@ -102,7 +102,7 @@ def check_packages() -> Check:
         return Check(
             "core packages", False, "cannot import " + ", ".join(missing),
             f"This Python ({sys.executable}) is not the course's environment. Run the course's commands "
-            "through uv (uv run python -m course doctor), or activate the conda environment "
+            "through uv (uv run --no-dev python -m course doctor), or activate the conda environment "
             "(conda activate faces-at-scale).",
         )
     return Check("core packages", True, ", ".join(CORE_PACKAGES))
