@@ -55,7 +55,7 @@ OFFLINE = re.compile(r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENE
 #: Upper bounds for each wait (seconds) on a loaded 2-core machine.
 HUB_START, LOGIN_TO_LESSON, RUN_ALL = 60, 120, 240
 
-pytestmark = pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="Debian's chromium is not at /usr/bin/chromium (CI installs it: apt-get install chromium); "
     "this test never downloads a browser",
@@ -154,26 +154,27 @@ def tree_rss(process: psutil.Process) -> int:
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Stop the hub, the proxy and the students' servers (all at once), then anything still running."""
+    """Stop the students' servers, their kernels and the proxy (killed: nothing of theirs is kept), then the hub."""
     try:
         tree = psutil.Process(process.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         tree = []
     for member in tree:
         try:
-            member.terminate()
+            member.kill()
         except psutil.NoSuchProcess:
             pass
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)  # the hub then notes its servers and proxy have stopped, and reaps them
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=15)
-    _gone, alive = psutil.wait_procs(tree, timeout=10)
-    for leftover in alive:
-        leftover.kill()
-    psutil.wait_procs(alive, timeout=10)
+    for member in tree:  # none left running (a killed process may stay a zombie until its parent's parent reaps it)
+        try:
+            assert member.status() == psutil.STATUS_ZOMBIE, f"still running after the hub stopped: {member}"
+        except psutil.NoSuchProcess:
+            pass
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +191,14 @@ def hub(tmp_path_factory):
             settings = homes / student / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
             settings.parent.mkdir(parents=True, exist_ok=True)
             settings.write_text(json.dumps(values))
+        # A students' image has the learner's packages only: nbgrader (the dev group's, for instructors) is
+        # switched off here, as it would be absent there.
+        jupyter = homes / student / ".jupyter"
+        (jupyter / "labconfig").mkdir(parents=True, exist_ok=True)
+        (jupyter / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}}))
+        extensions = ["formgrader", "validate_assignment", "assignment_list", "course_list"]
+        (jupyter / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
+            f"nbgrader.server_extensions.{name}": False for name in extensions}}}))
     port, hub_port, api_port = free_port(), free_port(), free_port()
     password = secrets.token_hex(12)
     server_args = ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
@@ -285,6 +294,7 @@ def committed_verdicts() -> list[tuple[str, int]]:
     return [(mark, text.count(mark)) for mark in ("✅", "❌")]
 
 
+@needs_chromium
 def test_two_students_follow_the_readme_link_and_run_lesson_00(hub, browser):
     hub, password = hub
     settings = hub_settings()
@@ -347,3 +357,19 @@ def test_two_students_follow_the_readme_link_and_run_lesson_00(hub, browser):
           + f" (limit {settings['mem_limit']})")
     for student in STUDENTS:
         assert peak[student] < limit, f"{student}'s server used {peak[student] / 2**30:.2f} GiB, over the limit"
+
+
+def test_the_documents_give_the_hub_settings_this_test_uses():
+    settings = hub_settings()
+    guide = (ROOT / "docs" / "instructor_guide.md").read_text().split("## Running it on a class JupyterHub", 1)[1]
+    guide = guide.split("\n## ", 1)[0]
+    for line in HUB_CONFIG.read_text().splitlines():
+        if line.startswith("c.Spawner."):
+            assert line in guide, f"the instructor guide does not show {line!r} of {HUB_CONFIG.name}"
+    readme = (ROOT / "README.md").read_text().split("## Other ways to run it", 1)[1].split("\n## ", 1)[0]
+    for name, text in [("README.md", readme), ("site/launch.md", (ROOT / "site" / "launch.md").read_text()),
+                       ("docs/instructor_guide.md", guide)]:
+        text = " ".join(text.split())
+        assert "docs/jupyterhub_config.py" in text, f"{name} does not point to the hub settings file"
+        for key, z2jh in [("mem_guarantee", "guarantee"), ("mem_limit", "limit")]:
+            assert f"singleuser.memory.{z2jh}: {settings[key]}" in text, f"{name}: {z2jh} is not {settings[key]}"
