@@ -318,14 +318,11 @@ def test_two_students_follow_the_readme_link_and_run_lesson_00(hub, browser):
         assert f"/user/{student}/" in page.url
         assert answered.get(student) is True, f"{student}: {answered.get(student, 'the lesson never opened')}"
     pulled = time.perf_counter() - start
-    pulled = time.perf_counter() - start
-    print(f"\nlogged in and pulled: {pulled:.1f} s")
 
     for page in pages.values():
         page.wait_for_function(KERNEL_IDLE, polling=500)
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
-    print(f"kernels idle, run all clicked: {time.perf_counter() - start:.1f} s")
     peak = dict.fromkeys(STUDENTS, 0)
     servers = hub.servers()
     assert set(servers) == set(STUDENTS), f"servers running: {sorted(servers)}"
