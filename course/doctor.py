@@ -38,7 +38,8 @@ CORE_PACKAGES = ("numpy", "scipy", "PIL", "sklearn", "matplotlib", "tqdm", "face
 LESSON_PACKAGES = {
     "jupyterlab": "all lessons (the notebook interface)",
     "ipywidgets": "02 (the threshold slider)",
-    "threadpoolctl": "02b, 03, 04 (single-threaded, reproducible sums)",
+    "threadpoolctl": "02b, 03, 04, 04b (single-threaded, reproducible sums)",
+    "dp_accounting": "04b (the privacy accountant of DP-SGD)",
     "faiss": "03, 04 (search indexes)",
     "dask": "03b (sharded search)",
     "distributed": "03b (sharded search: the scheduler and workers)",

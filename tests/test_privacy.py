@@ -126,3 +126,13 @@ def test_the_table_gives_accuracy_to_a_tenth_of_a_point(sweep):
     # Lesson 04b's exercise asks for an accuracy difference to two decimals: whole percents are too coarse.
     ordinary = privacy.sweep_table(sweep).splitlines()[-1]
     assert f"{sweep[-1].accuracy:.1%}" in ordinary
+
+
+def test_the_doctor_names_lesson_04b_when_the_accountant_is_missing(monkeypatch):
+    from course import doctor
+
+    real_find_spec = doctor.importlib.util.find_spec
+    monkeypatch.setattr(doctor.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "dp_accounting" else real_find_spec(name, *a))
+    result = doctor.check_lesson_packages()
+    assert not result.ok and "dp_accounting (lesson 04b" in result.detail
