@@ -3,8 +3,10 @@ written differently get ✅. Exercise 1's crawlers really run against the local 
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from pathlib import Path
 import urllib.parse
 import urllib.robotparser
 
@@ -12,6 +14,8 @@ import pytest
 
 from course import crawl, scrapelab
 from course.checks import lesson05 as check
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_scraping.ipynb"
 
 # --------------------------------------------------------------------------- exercise 1: a polite crawler
 
@@ -441,7 +445,7 @@ UNCONFIRMED_AS_FACT = {
     "Parks and Clearview, 99.6 %": (GOOD + " Nijeer Parks spent 10 days in jail after Clearview matched him, with a "
                                     "tool sold without proof.", "Nijeer Parks's arrest"),
     "Clearview put Reid in jail": (GOOD + " Clearview put Randal Reid in jail.", "Reid's arrest"),
-    "an image count stated as fact": (GOOD + " Clearview holds 60 billion images.", "company's own claims"),
+    "an image count stated as fact": (GOOD + " Clearview holds 60 billion images.", "company's own claims, each with a date"),
     "99.6 % stated as fact": (GOOD + " The tool is 99.6% accurate.", "'99.6% accurate'"),
 }
 
@@ -485,3 +489,98 @@ def test_check_reads_the_crawlers_result(site, capsys):
     for extra in (opted, private):
         feedback = check.polite_crawler(site, agent, {**names, extra.path: extra.name}, since=since)
         assert not feedback and f"your result lists {extra.name}" in feedback.message
+
+
+def test_the_reference_polite_crawler_passes_the_check(site, capsys):
+    since = len(site.log)
+    crawl.polite_crawl(site.url, photos=False)
+    assert check.polite_crawler(site, crawl.POLITE_AGENT, since=since)
+
+
+# --------------------------------------------------------------------------- image counts: dated company claims
+
+def test_an_image_count_stated_as_fact_is_answered_with_the_dated_company_claims(capsys):
+    """Fact-check row 1: the warning gives each count with its date and says whose claim it is; it no longer calls
+    the 50 and 60 billion figures UNCONFIRMED nor says the company's claims stop at 30 billion."""
+    check.position_statement("against", GOOD + " Clearview has 50 billion photos of faces.", SOURCES, TWO)
+    shown = capsys.readouterr().out
+    for phrase in ("about 3 billion (its chief executive to CBS News, 2020)", "30 billion (its chief executive to the "
+                   "BBC, 2023)", "over 50 billion and more than 60 billion", "not confirmed at the source",
+                   "Nobody outside the company has counted", "never a measurement"):
+        assert phrase in shown, phrase
+    assert "UNCONFIRMED" not in shown and "went up to" not in shown
+
+
+@pytest.mark.parametrize("sentence", [
+    "The company claimed in 2023 that it held 30 billion images.",
+    "Clearview says it has more than 60 billion photos, as reported in October 2025.",
+    "According to its own website, the database holds over 50 billion faces.",
+])
+def test_an_attributed_image_count_raises_no_warning(sentence, capsys):
+    assert check.position_statement("against", GOOD + " " + sentence, SOURCES, TWO)
+    assert "⚠️" not in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- concept questions, before and after
+
+def _quiz_cell(heading: str) -> str:
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    texts = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    found = [t for t in texts if t.startswith(heading)]
+    assert len(found) == 1, heading
+    return found[0]
+
+
+def _parse_quiz(text: str) -> list[tuple[str, dict[str, str]]]:
+    """The numbered questions and their lettered options, as the notebook's markdown writes them."""
+    questions = []
+    for line in text.splitlines():
+        number = re.match(r"^(\d+)\. (.+)$", line)
+        option = re.match(r"^\s+\* ([a-z])\. (.+)$", line)
+        if number:
+            assert int(number.group(1)) == len(questions) + 1
+            questions.append((number.group(2), {}))
+        elif option:
+            questions[-1][1][option.group(1)] = option.group(2)
+    return questions
+
+
+@pytest.mark.parametrize("heading, questions", [
+    ("## Concept check · before the lesson", check.BEFORE), ("## Concept check · after the lesson", check.AFTER)])
+def test_the_notebook_lists_the_concept_questions_verbatim(heading, questions):
+    assert _parse_quiz(_quiz_cell(heading)) == [(q.question, q.options) for q in questions]
+
+
+def test_there_are_three_or_four_questions_before_and_four_or_five_after():
+    assert 3 <= len(check.BEFORE) <= 4 and 4 <= len(check.AFTER) <= 5
+    for q in check.BEFORE + check.AFTER:
+        assert q.answer in q.options and len(q.options) >= 3 and len(q.why) > 40
+
+
+@pytest.mark.parametrize("quiz, questions", [(check.concepts_before, check.BEFORE), (check.concepts_after, check.AFTER)])
+def test_the_right_letters_pass_written_as_a_dict_or_a_list(quiz, questions, capsys):
+    assert quiz({i: q.answer for i, q in enumerate(questions, 1)})
+    assert quiz([f"({q.answer.upper()})" for q in questions])
+    shown = capsys.readouterr().out
+    assert all(q.why in shown for q in questions)
+
+
+WRONG_LETTERS = [(when, n, letter) for when, questions in (("before", check.BEFORE), ("after", check.AFTER))
+                 for n, q in enumerate(questions, 1) for letter in q.options if letter != q.answer]
+
+
+@pytest.mark.parametrize("when, number, letter", WRONG_LETTERS)
+def test_each_wrong_letter_fails_and_gets_the_right_answer_explained(when, number, letter, capsys):
+    questions = check.BEFORE if when == "before" else check.AFTER
+    quiz = check.concepts_before if when == "before" else check.concepts_after
+    answers = {i: q.answer for i, q in enumerate(questions, 1)}
+    answers[number] = letter
+    feedback = quiz(answers)
+    right = questions[number - 1]
+    assert not feedback
+    assert f"The answer is {right.answer} ({right.options[right.answer]})" in feedback.message
+
+
+def test_an_untouched_concept_cell_is_told_to_answer(capsys):
+    feedback = check.concepts_after({i: None for i in range(1, len(check.AFTER) + 1)})
+    assert not feedback and "not answered questions 1, 2, 3, 4, 5" in feedback.message

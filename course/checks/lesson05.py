@@ -14,8 +14,111 @@ import urllib.parse
 import urllib.robotparser
 
 from .. import crawl, scrapelab
-from . import Feedback, chosen_option, not_done, verdict
+from . import ConceptQuestion, Feedback, chosen_option, concept_quiz, not_done, verdict
 from ..crawl import BURST_FACTOR
+
+# ------------------------------------------------------------------------ concept questions, before and after
+
+BEFORE = [
+    ConceptQuestion(
+        "A photo sits on a public social-media profile. May anyone copy it into a face search engine?",
+        {"a": "Yes: whatever is public may be collected and used for any purpose.",
+         "b": "Only if the platform's terms of service allow it; nothing else matters.",
+         "c": "Not simply because it is public: privacy and data-protection law still protect publicly posted "
+              "personal data, and using a face to identify someone is treated as sensitive."},
+        answer="c",
+        why="Twelve data-protection authorities stated in 2023 that publicly accessible personal data is still "
+            "protected; the GDPR treats a face processed to identify a person as biometric data (Art. 9), and "
+            "regulators in Europe, Canada and Australia found Clearview's collection unlawful."),
+    ConceptQuestion(
+        "What does a site's robots.txt do to a crawler that ignores it?",
+        {"a": "Nothing by itself: it is a request, and the server still serves the pages it lists.",
+         "b": "It blocks the crawler's requests to the listed pages.",
+         "c": "It makes the crawler's requests a crime."},
+        answer="a",
+        why="RFC 9309, the standard for robots.txt, says its rules are not a form of access authorization; a "
+            "server enforces only what it is built to enforce, such as a rate limit or a login wall."),
+    ConceptQuestion(
+        "A face search engine is shown the photo of someone it has never indexed. What comes back?",
+        {"a": "\"No match\": the engine knows the person is not in its index.",
+         "b": "The indexed faces nearest to the photo, all of them strangers, unless a distance threshold "
+              "cuts them off.",
+         "c": "An error, because the face is unknown."},
+        answer="b",
+        why="A nearest-neighbour search always has nearest neighbours; only a threshold, or a person reading "
+            "the list critically, turns 'nearest' into 'no match'."),
+    ConceptQuestion(
+        "Clearview has said its database holds tens of billions of images. What kind of figure is that?",
+        {"a": "A count audited by the regulators that fined the company.",
+         "b": "A measurement published by NIST.",
+         "c": "The company's own claim, reported by others; nobody outside the company has counted."},
+        answer="c",
+        why="Every published count (about 3 billion in 2020, 30 billion in 2023, over 50 and more than 60 "
+            "billion in later reports) comes from the company; regulators and journalists quote it."),
+]
+
+AFTER = [
+    ConceptQuestion(
+        "Your crawler sent its own User-Agent, obeyed robots.txt, kept to the rate and skipped opted-out "
+        "profiles. What follows?",
+        {"a": "It was polite to the platform; the people in the photos still never agreed, and faces of "
+              "private and opted-out members in friends' public posts were collected anyway.",
+         "b": "The people in the photos consented, because the platform's rules were followed.",
+         "c": "The collection is lawful under the GDPR, because the data was public and the crawl polite."},
+        answer="a",
+        why="Politeness protects the platform's servers and contract; the lesson's index still identified a "
+            "private member from a friend's group photo, and consent is the people's, not the platform's."),
+    ConceptQuestion(
+        "When does a profile photo become biometric data whose processing GDPR Art. 9 prohibits unless an "
+        "exception applies?",
+        {"a": "Always: every photo of a face is biometric data.",
+         "b": "Never, as long as the photo was posted publicly.",
+         "c": "When it is processed by specific technical means to identify a person uniquely, for example "
+              "turned into a searchable face vector."},
+        answer="c",
+        why="Art. 4(14) defines biometric data by the technical processing that allows unique identification; "
+            "Art. 9(1) prohibits processing it for that purpose unless Art. 9(2) applies."),
+    ConceptQuestion(
+        "What did the Court of Appeal decide in R (Bridges) v Chief Constable of South Wales Police (2020)?",
+        {"a": "That live face recognition is banned in England and Wales.",
+         "b": "That this police use of live face recognition was unlawful: too broad a discretion over who "
+              "was on the watchlists and where the cameras went, a deficient data protection impact "
+              "assessment, and no reasonable steps to check the software for racial or sex bias.",
+         "c": "That it was lawful, because an officer reviewed every match before acting."},
+        answer="b",
+        why="The court allowed the appeal on those three grounds ([2020] EWCA Civ 1058) and rejected the "
+            "ground that the use was disproportionate; it did not ban the technology, it required clear "
+            "rules and checks."),
+    ConceptQuestion(
+        "What does the EU AI Act's Art. 5(1)(e) prohibit?",
+        {"a": "Every use of face recognition by the police.",
+         "b": "AI systems that create or expand face recognition databases by untargeted scraping of facial "
+              "images from the internet or CCTV footage.",
+         "c": "Any automated collection of public web pages."},
+        answer="b",
+        why="That is the text of Art. 5(1)(e) of Regulation (EU) 2024/1689, which applies since 2 February 2025, "
+            "with fines since 2 August 2025. It targets building face databases by scraping, not every use of "
+            "face recognition, and it says nothing about web pages without faces."),
+    ConceptQuestion(
+        "An erasure request asks only for 'the photos of me' to be deleted. What does the search engine keep?",
+        {"a": "Nothing that matters: without the photos it cannot find you.",
+         "b": "Only the thumbnails of the photos.",
+         "c": "The face vectors and templates computed from the photos, which are what the search runs on."},
+        answer="c",
+        why="Lesson 04 showed that deleting a file does not delete what was computed from it; the request "
+            "must name the embeddings and templates too (exercise 3)."),
+]
+
+
+def concepts_before(answers) -> Feedback:
+    """The concept questions before the lesson (wrong answers are expected; the lesson comes back to each)."""
+    return concept_quiz("before", BEFORE, answers)
+
+
+def concepts_after(answers) -> Feedback:
+    """The concept questions after the lesson: its key ideas, each wrong option a real misconception."""
+    return concept_quiz("after", AFTER, answers)
+
 
 # ------------------------------------------------------------------------ exercise 1: a polite crawler
 
@@ -536,6 +639,12 @@ _ATTRIBUTED = re.compile(r"\b(claim\w*|says?|said|according|reported\w*|reports?
                          re.IGNORECASE)
 _IMAGE_COUNT = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?\s*(\+\s*)?billion\s+(\w+\s+)?(images|photos|faces|pictures|"
                           r"photographs|faceprints)", re.IGNORECASE)
+#: What is known of Clearview's image counts: dated claims of the company, never a measurement (issue 16; FACTS §1, §8).
+IMAGE_COUNT_CLAIMS = ("Clearview's image counts are the company's own claims, each with a date, never a measurement: "
+                      "about 3 billion (its chief executive to CBS News, 2020), 30 billion (its chief executive to the "
+                      "BBC, 2023), then over 50 billion and more than 60 billion (company figures as reported by a "
+                      "law firm in 2024 and by the press on noyb's complaint of October 2025, not confirmed at the "
+                      "source). Nobody outside the company has counted.")
 _ACCURACY_CLAIM = re.compile(r"99[.,]6\s*(%|per\s*cent|percent)", re.IGNORECASE)
 
 POSITION_RUBRIC = """\
@@ -635,10 +744,8 @@ def _unconfirmed_as_fact(text: str) -> list[str]:
             break
     for sentence in re.split(r"(?<=[.!?;])\s+", text):
         if _IMAGE_COUNT.search(sentence) and not _ATTRIBUTED.search(sentence):
-            problems.append(f"it may state '{_IMAGE_COUNT.search(sentence).group(0)}' as a fact: Clearview's image counts "
-                            "are the company's own claims, reported by others (about 3 billion in 2020; figures above "
-                            "30 billion since 2023, more than 60 billion in reports of noyb's complaint of "
-                            "28 Oct 2025); nobody outside has counted. Attribute and date it: 'the company claims ...'")
+            problems.append(f"it may state '{_IMAGE_COUNT.search(sentence).group(0)}' as a fact: " + IMAGE_COUNT_CLAIMS
+                            + " Attribute and date the figure you use: 'the company claimed in 2023 ...'")
             break
     for sentence in re.split(r"(?<=[.!?;])\s+", text):
         if _ACCURACY_CLAIM.search(sentence) and not _ATTRIBUTED.search(sentence):
