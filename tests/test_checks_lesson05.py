@@ -265,7 +265,45 @@ def _clear(records):
     return records
 
 
+def _keeps_any_face_mention(records):
+    """Wrong: a consent that merely mentions a face (e.g. a photo of my face on a web page) is kept."""
+    return [r["id"] for r in records if check.covers_face_recognition(r)
+            or (r["source"] in ("consented", "own_photo") and not r.get("withdrawn") and "face" in r["consent"].lower())]
+
+
+def _ignores_source(records):
+    """Wrong: any record whose consent text names face recognition is kept, scraped ones too."""
+    words = check._FR_WORDS
+    return [r["id"] for r in records if (r["source"] == "synthetic" and r.get("generator")
+                                         and r.get("identity_seed") is not None)
+            or (not r.get("withdrawn") and any(w in str(r.get("consent", "")).lower() for w in words))]
+
+
+def _synthetic_unchecked(generator: bool, seed: bool):
+    """Wrong: a synthetic record is kept with only part (or none) of its provenance checked."""
+    def keep(records):
+        return [r["id"] for r in records if check.covers_face_recognition(r)
+                or (r["source"] == "synthetic" and (not generator or r.get("generator"))
+                    and (not seed or r.get("identity_seed") is not None))]
+    return keep
+
+
+def _case_sensitive(records):
+    """Wrong: the consent text is searched without .lower(), so 'Face Recognition' is missed."""
+    return [r["id"] for r in records if (r["source"] == "synthetic" and r.get("generator")
+                                         and r.get("identity_seed") is not None)
+            or (r["source"] in ("consented", "own_photo") and not r.get("withdrawn")
+                and any(w in r["consent"] for w in check._FR_WORDS))]
+
+
 CONSENT_WRONG = {
+    "any consent that mentions a face": (_keeps_any_face_mention, "you kept own-gus"),
+    "the source ignored (scraped terms that mention face recognition)": (_ignores_source, "you kept web-4"),
+    "any synthetic record, provenance unchecked": (_synthetic_unchecked(False, False), "you kept synthetic-9"),
+    "a synthetic record with a generator but no identity seed": (_synthetic_unchecked(True, False),
+                                                                  "you kept synthetic-98"),
+    "a synthetic record with a seed but no generator": (_synthetic_unchecked(False, True), "you kept synthetic-99"),
+    "consent text searched without .lower()": (_case_sensitive, "you dropped own-hal"),
     "public treated as consent": (_ids_plus({"web-1"}), "public is not consent"),
     "a platform licence treated as consent": (_ids_plus({"web-2"}), "licence the user gave the platform"),
     "the London set kept": (_ids_plus({"london-017"}), "does not name face recognition"),
@@ -294,8 +332,24 @@ def test_consent_filter_names_each_mistake(mistake, capsys):
 def _keep_by_regex(records):
     """Another right algorithm: a regular expression over the consent text."""
     words = re.compile(r"face(ial)? recognition|biometric|face embedding|face template", re.IGNORECASE)
-    return [r["id"] for r in records if (r["source"] == "synthetic" and r.get("generator"))
+    return [r["id"] for r in records if (r["source"] == "synthetic" and r.get("generator")
+                                         and r.get("identity_seed") is not None)
             or (r["source"] in ("consented", "own_photo") and not r.get("withdrawn") and words.search(r["consent"]))]
+
+
+def _keep_by_casefold(records):
+    """Another right algorithm: the excluded cases first, then casefold() and the exercise's word list."""
+    kept = []
+    for record in records:
+        if record["source"] == "synthetic":
+            if record.get("generator") and record.get("identity_seed") is not None:
+                kept.append(record["id"])
+            continue
+        if record["source"] not in ("consented", "own_photo") or record.get("withdrawn"):
+            continue
+        if any(word in record["consent"].casefold() for word in check._FR_WORDS):
+            kept.append(record["id"])
+    return kept
 
 
 CONSENT_RIGHT = {
@@ -304,6 +358,7 @@ CONSENT_RIGHT = {
                                                     if check.covers_face_recognition(r)],
     "a set of ids from a regex": lambda records: set(_keep_by_regex(records)),
     "a tuple of records": lambda records: tuple(filter(check.covers_face_recognition, records)),
+    "casefold() and early exits": _keep_by_casefold,
 }
 
 

@@ -446,16 +446,34 @@ def _second_consent_records() -> list[dict]:
          "generator_version": scrapelab.faces.GENERATOR_VERSION, "identity_seed": 1203, "view_seed": 7},
         {"id": "own-fay", "source": "own_photo", "subject": "Fay (a classmate)", "consent_date": "2026-11-22",
          "consent": "I agree that my photo is shown in the class slides."},
+        {"id": "own-gus", "source": "own_photo", "subject": "Gus (a classmate)", "consent_date": "2026-11-22",
+         "consent": "I agree that this photo of my face is shown on the class web page."},
+        {"id": "own-hal", "source": "own_photo", "subject": "Hal (a classmate)", "consent_date": "2026-11-23",
+         "consent": "I agree that my photo is used for Face Recognition exercises in Lesson 05 of this course."},
+        {"id": "web-4", "source": "scraped", "url": "https://photos.example/u/lee/12", "public": True,
+         "consent": "Platform terms: we may use face recognition to suggest tags."},
+        {"id": "synthetic-98", "source": "synthetic", "generator": "course.faces",
+         "generator_version": scrapelab.faces.GENERATOR_VERSION, "identity_seed": None, "view_seed": 3},
+        {"id": "synthetic-99", "source": "synthetic", "generator": "", "identity_seed": 4242, "view_seed": 5},
     ]
 
 
-_SECOND_KEEP = ("own-dev", "synthetic-40")
+_SECOND_KEEP = ("own-dev", "own-hal", "synthetic-40")
 _WHY_SECOND = {
     "own-dev": "Dev's consent names biometric processing (a face template) explicitly",
     "own-eli": "Eli withdrew consent: from then on it covers nothing",
     "web-3": "public is not consent: nobody asked the person",
     "synthetic-40": "a synthetic person (generator + seeds): there is nobody to ask",
     "own-fay": "Fay agreed to class slides, not to face recognition: consent covers only what it names",
+    "own-gus": "Gus's consent mentions his face, but only for a web page: it does not name face recognition or "
+               "biometric processing",
+    "own-hal": "Hal's consent names Face Recognition, in capitals: compare the text in lower case (.lower())",
+    "web-4": "a scraped photo: platform terms that mention face recognition are the platform's, not the "
+             "person's consent; only consented and own_photo records can carry consent",
+    "synthetic-98": "it says synthetic but has no identity seed: without a generator and a seed its provenance "
+                    "does not show that nobody is depicted",
+    "synthetic-99": "it says synthetic but names no generator: without a generator and a seed its provenance "
+                    "does not show that nobody is depicted",
 }
 
 
@@ -477,9 +495,11 @@ def consent_filter(keep: object) -> Feedback:
         if problem:
             return verdict(False, ("On a second set of records (ids " + ", ".join(sorted(why)) + "): "
                                    if why is _WHY_SECOND else "") + problem)
-    return verdict(True, "Kept: the synthetic people and the consents that name face recognition, on the exercise's "
-                      "records and on a second set. Public photos, a platform's licence, a consent for something "
-                      "else and a withdrawn consent do not cover it.")
+    return verdict(True, "Kept: the synthetic people whose records name a generator and an identity seed, and the "
+                      "consents that name face recognition (in any capitals), on the exercise's records and on a "
+                      "second set. Public photos, a platform's licence or terms, a consent for something else (even "
+                      "one that mentions a face), a withdrawn consent and a synthetic label without its provenance "
+                      "do not cover it.")
 
 
 def _consent_problem(answer: object, records: list[dict], expected: tuple, why: dict) -> str | None:
