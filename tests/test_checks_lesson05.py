@@ -182,6 +182,8 @@ def test_polite_crawler_check_names_a_crawler_that_never_waits_even_on_a_slow_ma
     agent = "NeverWaits/1.0 (tests)"
     feedback = judge(site, learner_crawler(agent, wait=False), agent)
     assert not feedback and "does not wait between requests" in feedback.message, feedback.message
+    assert "When the check replayed the answers your crawler had already received, instantly," in feedback.message
+    assert "Run again with answers that came at once" not in feedback.message
     polite = "WaitsOnSlowMachine/1.0 (tests)"
     assert judge(site, learner_crawler(polite), polite)
 
@@ -453,7 +455,8 @@ TWO = ["opc", "aiact"]
 
 POSITION_WRONG = {
     "too short": ("against", "I argue it should be banned [opc] [aiact].", TWO, "at least 80"),
-    "one source": ("against", GOOD, ["opc"], "lists 1 source"),
+    "one source": ("against", GOOD, ["opc"], "lists 1 source;"),
+    "no source at all": ("against", GOOD, [], "`cited` lists 0 sources;"),
     "the same source twice": ("against", GOOD, ["opc", "OPC"], "lists 1 source"),
     "a source not on the list": ("against", GOOD, ["opc", "nyt"], "'nyt' in `cited` is not one of"),
     "cited as one string": ("against", GOOD, "[opc, aiact]", "should be a list of source keys"),
@@ -560,9 +563,12 @@ def test_an_image_count_stated_as_fact_is_answered_with_the_dated_company_claims
     check.position_statement("against", GOOD + " Clearview has 50 billion photos of faces.", SOURCES, TWO)
     shown = capsys.readouterr().out
     for phrase in ("about 3 billion (its chief executive to CBS News, 2020)", "30 billion (its chief executive to the "
-                   "BBC, 2023)", "over 50 billion and more than 60 billion", "not confirmed at the source",
-                   "Nobody outside the company has counted", "never a measurement"):
+                   "BBC, 2023)", "over 50 billion (a law firm quoting the company's website: McMillan, January 2025)",
+                   "more than 60 billion (as the press reported it on noyb's complaint of October 2025)",
+                   "the last two are not confirmed at the source", "Nobody outside the company has counted",
+                   "never a measurement"):
         assert phrase in shown, phrase
+    assert "2024" not in check.IMAGE_COUNT_CLAIMS  # the lesson's table dates the 50 billion claim January 2025
     assert "UNCONFIRMED" not in shown and "went up to" not in shown
 
 
@@ -604,6 +610,18 @@ def _parse_quiz(text: str) -> list[tuple[str, dict[str, str]]]:
     ("## Concept check · before the lesson", check.BEFORE), ("## Concept check · after the lesson", check.AFTER)])
 def test_the_notebook_lists_the_concept_questions_verbatim(heading, questions):
     assert _parse_quiz(_quiz_cell(heading)) == [(q.question, q.options) for q in questions]
+
+
+def test_the_image_count_question_does_not_say_whose_figure_it_is():
+    """Before-Q4 asks what kind of figure the count is; a stem saying that Clearview said it hands over answer c."""
+    stem = check.BEFORE[3].question
+    assert "billions of images" in stem
+    assert not re.search(r"\b(said|says|claim\w*|own|company's)\b", stem), stem
+
+
+def test_the_crawler_question_is_about_a_crawler_that_downloaded_the_photos():
+    """The learner's exercise-1 crawler returns names only; the faces collected anyway are the lesson's polite_crawl's."""
+    assert "polite_crawl" in check.AFTER[0].question and "photos" in check.AFTER[0].question
 
 
 def test_there_are_three_or_four_questions_before_and_four_or_five_after():

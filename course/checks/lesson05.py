@@ -48,7 +48,7 @@ BEFORE = [
         why="A nearest-neighbour search always has nearest neighbours; only a threshold, or a person reading "
             "the list critically, turns 'nearest' into 'no match'."),
     ConceptQuestion(
-        "Clearview has said its database holds tens of billions of images. What kind of figure is that?",
+        "Reports put Clearview's database at tens of billions of images. What kind of figure is that?",
         {"a": "A count audited by the regulators that fined the company.",
          "b": "A measurement published by NIST.",
          "c": "The company's own claim, reported by others; nobody outside the company has counted."},
@@ -59,8 +59,8 @@ BEFORE = [
 
 AFTER = [
     ConceptQuestion(
-        "Your crawler sent its own User-Agent, obeyed robots.txt, kept to the rate and skipped opted-out "
-        "profiles. What follows?",
+        "A crawler like yours (the lesson's polite_crawl, which also downloaded the photos) sent its own "
+        "User-Agent, obeyed robots.txt, kept to the rate and skipped opted-out profiles. What follows?",
         {"a": "It was polite to the platform; the people in the photos still never agreed, and faces of "
               "private and opted-out members in friends' public posts were collected anyway.",
          "b": "The people in the photos consented, because the platform's rules were followed.",
@@ -191,9 +191,10 @@ def polite_crawler(site, agent: str, profiles: object = _NOT_GIVEN, *, since: in
                            + second.message[0].lower() + second.message[1:])
     if unpaced:
         return verdict(False, "Not polite yet: your crawler does not wait between requests; it keeps to robots.txt's "
-                           "rate only when the server is slow. Run again with answers that came at once, it sent them "
-                           "back to back. Wait robots.request_rate(agent).seconds / .requests from the start of one "
-                           "request to the start of the next.")
+                           "rate only while the server is slow. When the check replayed the answers your crawler had "
+                           "already received, instantly, it sent its requests back to back. Wait "
+                           "robots.request_rate(agent).seconds / .requests from the start of one request to the start "
+                           "of the next.")
     return verdict(True, first.message + " And on a site that answered 429 Too Many Requests, it waited the "
                       "Retry-After time before asking again.")
 
@@ -662,9 +663,9 @@ _IMAGE_COUNT = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?\s*(\+\s*)?billion\s+(\w+\
 #: What is known of Clearview's image counts: dated claims of the company, never a measurement (issue 16; FACTS §1, §8).
 IMAGE_COUNT_CLAIMS = ("Clearview's image counts are the company's own claims, each with a date, never a measurement: "
                       "about 3 billion (its chief executive to CBS News, 2020), 30 billion (its chief executive to the "
-                      "BBC, 2023), then over 50 billion and more than 60 billion (company figures as reported by a "
-                      "law firm in 2024 and by the press on noyb's complaint of October 2025, not confirmed at the "
-                      "source). Nobody outside the company has counted.")
+                      "BBC, 2023), then over 50 billion (a law firm quoting the company's website: McMillan, January "
+                      "2025) and more than 60 billion (as the press reported it on noyb's complaint of October 2025); "
+                      "the last two are not confirmed at the source. Nobody outside the company has counted.")
 _ACCURACY_CLAIM = re.compile(r"99[.,]6\s*(%|per\s*cent|percent)", re.IGNORECASE)
 
 POSITION_RUBRIC = """\
@@ -728,7 +729,8 @@ def position_statement(stance: object, statement: object, sources: dict[str, str
         problems.append(f"{unknown[0]!r} in `cited` is not one of the source keys ({', '.join(sources)})")
     listed = sorted({by_key[k] for k in keys if k in by_key})
     if not unknown and len(listed) < 2:
-        problems.append(f"`cited` lists {len(listed)} source; rest your statement on at least two of "
+        problems.append(f"`cited` lists {len(listed)} source{'' if len(listed) == 1 else 's'}; rest your statement "
+                        "on at least two of "
                         f"{', '.join(sources)}")
     words = len(re.findall(r"\w+", statement))
     if words < 80:
