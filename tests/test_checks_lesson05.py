@@ -572,12 +572,55 @@ def test_an_image_count_stated_as_fact_is_answered_with_the_dated_company_claims
     assert "UNCONFIRMED" not in shown and "went up to" not in shown
 
 
+COUNT_AS_FACT = {
+    "bn": ("Clearview has 30bn images of faces.", "30bn images"),
+    "B for billion": ("With 30B images, Clearview is the largest face search engine.", "30B images"),
+    "in words": ("Clearview has thirty billion images.", "thirty billion images"),
+    "in words, hyphenated": ("Clearview now holds sixty-five billion photos.", "sixty-five billion photos"),
+    "in digits": ("Clearview copied 30,000,000,000 images from the web.", "30,000,000,000 images"),
+    "a compound adjective": ("Clearview built a 3 billion-image database.", "3 billion-image"),
+    "a bare figure": ("Since then its database has grown to 60 billion.", "60 billion"),
+    "tens of billions": ("Clearview holds tens of billions of images.", "tens of billions of images"),
+    "an attribution in another clause": ("Clearview holds 30 billion images and the ICO said this was unlawful.",
+                                         "30 billion images"),
+    "an attribution in an earlier aside": ("Clearview, which the ICO said was unlawful, holds 30 billion images.",
+                                           "30 billion images"),
+    "a regulator's view after it": ("Clearview holds 60 billion images, which the ICO said was unlawful.",
+                                    "60 billion images"),
+    "'the state' is no attribution": ("Clearview sells the state police a search of 30 billion images.",
+                                      "30 billion images"),
+    "a plain statement": ("Clearview holds 60 billion images.", "60 billion images"),
+}
+
+
+@pytest.mark.parametrize("case", list(COUNT_AS_FACT))
+def test_an_image_count_stated_as_fact_is_flagged_however_it_is_written(case, capsys):
+    sentence, count = COUNT_AS_FACT[case]
+    assert check.position_statement("against", GOOD + " " + sentence, SOURCES, TWO)
+    shown = capsys.readouterr().out
+    assert "⚠️" in shown and f"it may state '{count}' as a fact" in shown, shown
+
+
 @pytest.mark.parametrize("sentence", [
     "The company claimed in 2023 that it held 30 billion images.",
     "Clearview says it has more than 60 billion photos, as reported in October 2025.",
     "According to its own website, the database holds over 50 billion faces.",
+    "Nobody has verified Clearview's 30 billion images.",
+    "Clearview's unverified 30 billion images were collected without consent.",
+    "In 2023 Clearview's chief executive put the figure at 30 billion images.",
+    "Clearview says it holds 30bn images.",
+    "Clearview states that it holds 30 billion images.",
+    "Clearview holds 30 billion images, the company says.",
+    "Clearview holds thirty billion images, according to its chief executive in 2023.",
+    "Reports put Clearview's database at tens of billions of images.",
+    "The company says its database has grown to 60 billion.",
+    "Clearview's chief executive said in 2023 and again later that it held 30 billion images.",
+    "Clearview's claimed 3 billion-image database has never been counted by anyone outside the company.",
+    "Clearview was valued at $2 billion and the world has 8 billion people.",
+    "Clearview holds 30 billion images, a figure nobody outside the company has counted.",
+    "Clearview holds 30 billion images, its chief executive told the BBC in 2023.",
 ])
-def test_an_attributed_image_count_raises_no_warning(sentence, capsys):
+def test_an_attributed_or_hedged_image_count_raises_no_warning(sentence, capsys):
     assert check.position_statement("against", GOOD + " " + sentence, SOURCES, TWO)
     assert "⚠️" not in capsys.readouterr().out
 
