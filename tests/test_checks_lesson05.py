@@ -3,8 +3,10 @@ written differently get ✅. Exercise 1's crawlers really run against the local 
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from pathlib import Path
 import urllib.parse
 import urllib.robotparser
 
@@ -12,6 +14,8 @@ import pytest
 
 from course import crawl, scrapelab
 from course.checks import lesson05 as check
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_scraping.ipynb"
 
 # --------------------------------------------------------------------------- exercise 1: a polite crawler
 
@@ -178,6 +182,8 @@ def test_polite_crawler_check_names_a_crawler_that_never_waits_even_on_a_slow_ma
     agent = "NeverWaits/1.0 (tests)"
     feedback = judge(site, learner_crawler(agent, wait=False), agent)
     assert not feedback and "does not wait between requests" in feedback.message, feedback.message
+    assert "When the check replayed the answers your crawler had already received, instantly," in feedback.message
+    assert "Run again with answers that came at once" not in feedback.message
     polite = "WaitsOnSlowMachine/1.0 (tests)"
     assert judge(site, learner_crawler(polite), polite)
 
@@ -261,7 +267,45 @@ def _clear(records):
     return records
 
 
+def _keeps_any_face_mention(records):
+    """Wrong: a consent that merely mentions a face (e.g. a photo of my face on a web page) is kept."""
+    return [r["id"] for r in records if check.covers_face_recognition(r)
+            or (r["source"] in ("consented", "own_photo") and not r.get("withdrawn") and "face" in r["consent"].lower())]
+
+
+def _ignores_source(records):
+    """Wrong: any record whose consent text names face recognition is kept, scraped ones too."""
+    words = check._FR_WORDS
+    return [r["id"] for r in records if (r["source"] == "synthetic" and r.get("generator")
+                                         and r.get("identity_seed") is not None)
+            or (not r.get("withdrawn") and any(w in str(r.get("consent", "")).lower() for w in words))]
+
+
+def _synthetic_unchecked(generator: bool, seed: bool):
+    """Wrong: a synthetic record is kept with only part (or none) of its provenance checked."""
+    def keep(records):
+        return [r["id"] for r in records if check.covers_face_recognition(r)
+                or (r["source"] == "synthetic" and (not generator or r.get("generator"))
+                    and (not seed or r.get("identity_seed") is not None))]
+    return keep
+
+
+def _case_sensitive(records):
+    """Wrong: the consent text is searched without .lower(), so 'Face Recognition' is missed."""
+    return [r["id"] for r in records if (r["source"] == "synthetic" and r.get("generator")
+                                         and r.get("identity_seed") is not None)
+            or (r["source"] in ("consented", "own_photo") and not r.get("withdrawn")
+                and any(w in r["consent"] for w in check._FR_WORDS))]
+
+
 CONSENT_WRONG = {
+    "any consent that mentions a face": (_keeps_any_face_mention, "you kept own-gus"),
+    "the source ignored (scraped terms that mention face recognition)": (_ignores_source, "you kept web-4"),
+    "any synthetic record, provenance unchecked": (_synthetic_unchecked(False, False), "you kept synthetic-9"),
+    "a synthetic record with a generator but no identity seed": (_synthetic_unchecked(True, False),
+                                                                  "you kept synthetic-98"),
+    "a synthetic record with a seed but no generator": (_synthetic_unchecked(False, True), "you kept synthetic-99"),
+    "consent text searched without .lower()": (_case_sensitive, "you dropped own-hal"),
     "public treated as consent": (_ids_plus({"web-1"}), "public is not consent"),
     "a platform licence treated as consent": (_ids_plus({"web-2"}), "licence the user gave the platform"),
     "the London set kept": (_ids_plus({"london-017"}), "does not name face recognition"),
@@ -290,8 +334,24 @@ def test_consent_filter_names_each_mistake(mistake, capsys):
 def _keep_by_regex(records):
     """Another right algorithm: a regular expression over the consent text."""
     words = re.compile(r"face(ial)? recognition|biometric|face embedding|face template", re.IGNORECASE)
-    return [r["id"] for r in records if (r["source"] == "synthetic" and r.get("generator"))
+    return [r["id"] for r in records if (r["source"] == "synthetic" and r.get("generator")
+                                         and r.get("identity_seed") is not None)
             or (r["source"] in ("consented", "own_photo") and not r.get("withdrawn") and words.search(r["consent"]))]
+
+
+def _keep_by_casefold(records):
+    """Another right algorithm: the excluded cases first, then casefold() and the exercise's word list."""
+    kept = []
+    for record in records:
+        if record["source"] == "synthetic":
+            if record.get("generator") and record.get("identity_seed") is not None:
+                kept.append(record["id"])
+            continue
+        if record["source"] not in ("consented", "own_photo") or record.get("withdrawn"):
+            continue
+        if any(word in record["consent"].casefold() for word in check._FR_WORDS):
+            kept.append(record["id"])
+    return kept
 
 
 CONSENT_RIGHT = {
@@ -300,6 +360,7 @@ CONSENT_RIGHT = {
                                                     if check.covers_face_recognition(r)],
     "a set of ids from a regex": lambda records: set(_keep_by_regex(records)),
     "a tuple of records": lambda records: tuple(filter(check.covers_face_recognition, records)),
+    "casefold() and early exits": _keep_by_casefold,
 }
 
 
@@ -394,7 +455,8 @@ TWO = ["opc", "aiact"]
 
 POSITION_WRONG = {
     "too short": ("against", "I argue it should be banned [opc] [aiact].", TWO, "at least 80"),
-    "one source": ("against", GOOD, ["opc"], "lists 1 source"),
+    "one source": ("against", GOOD, ["opc"], "lists 1 source;"),
+    "no source at all": ("against", GOOD, [], "`cited` lists 0 sources;"),
     "the same source twice": ("against", GOOD, ["opc", "OPC"], "lists 1 source"),
     "a source not on the list": ("against", GOOD, ["opc", "nyt"], "'nyt' in `cited` is not one of"),
     "cited as one string": ("against", GOOD, "[opc, aiact]", "should be a list of source keys"),
@@ -441,7 +503,7 @@ UNCONFIRMED_AS_FACT = {
     "Parks and Clearview, 99.6 %": (GOOD + " Nijeer Parks spent 10 days in jail after Clearview matched him, with a "
                                     "tool sold without proof.", "Nijeer Parks's arrest"),
     "Clearview put Reid in jail": (GOOD + " Clearview put Randal Reid in jail.", "Reid's arrest"),
-    "an image count stated as fact": (GOOD + " Clearview holds 60 billion images.", "company's own claims"),
+    "an image count stated as fact": (GOOD + " Clearview holds 60 billion images.", "company's own claims, each with a date"),
     "99.6 % stated as fact": (GOOD + " The tool is 99.6% accurate.", "'99.6% accurate'"),
 }
 
@@ -485,3 +547,156 @@ def test_check_reads_the_crawlers_result(site, capsys):
     for extra in (opted, private):
         feedback = check.polite_crawler(site, agent, {**names, extra.path: extra.name}, since=since)
         assert not feedback and f"your result lists {extra.name}" in feedback.message
+
+
+def test_the_reference_polite_crawler_passes_the_check(site, capsys):
+    since = len(site.log)
+    crawl.polite_crawl(site.url, photos=False)
+    assert check.polite_crawler(site, crawl.POLITE_AGENT, since=since)
+
+
+# --------------------------------------------------------------------------- image counts: dated company claims
+
+def test_an_image_count_stated_as_fact_is_answered_with_the_dated_company_claims(capsys):
+    """Fact-check row 1: the warning gives each count with its date and says whose claim it is; it no longer calls
+    the 50 and 60 billion figures UNCONFIRMED nor says the company's claims stop at 30 billion."""
+    check.position_statement("against", GOOD + " Clearview has 50 billion photos of faces.", SOURCES, TWO)
+    shown = capsys.readouterr().out
+    for phrase in ("about 3 billion (its chief executive to CBS News, 2020)", "30 billion (its chief executive to the "
+                   "BBC, 2023)", "over 50 billion (a law firm quoting the company's website: McMillan, January 2025)",
+                   "more than 60 billion (as the press reported it on noyb's complaint of October 2025)",
+                   "the last two are not confirmed at the source", "Nobody outside the company has counted",
+                   "never a measurement"):
+        assert phrase in shown, phrase
+    assert "2024" not in check.IMAGE_COUNT_CLAIMS  # the lesson's table dates the 50 billion claim January 2025
+    assert "UNCONFIRMED" not in shown and "went up to" not in shown
+
+
+COUNT_AS_FACT = {
+    "bn": ("Clearview has 30bn images of faces.", "30bn images"),
+    "B for billion": ("With 30B images, Clearview is the largest face search engine.", "30B images"),
+    "in words": ("Clearview has thirty billion images.", "thirty billion images"),
+    "in words, hyphenated": ("Clearview now holds sixty-five billion photos.", "sixty-five billion photos"),
+    "in digits": ("Clearview copied 30,000,000,000 images from the web.", "30,000,000,000 images"),
+    "a compound adjective": ("Clearview built a 3 billion-image database.", "3 billion-image"),
+    "a bare figure": ("Since then its database has grown to 60 billion.", "60 billion"),
+    "tens of billions": ("Clearview holds tens of billions of images.", "tens of billions of images"),
+    "an attribution in another clause": ("Clearview holds 30 billion images and the ICO said this was unlawful.",
+                                         "30 billion images"),
+    "an attribution in an earlier aside": ("Clearview, which the ICO said was unlawful, holds 30 billion images.",
+                                           "30 billion images"),
+    "a regulator's view after it": ("Clearview holds 60 billion images, which the ICO said was unlawful.",
+                                    "60 billion images"),
+    "'the state' is no attribution": ("Clearview sells the state police a search of 30 billion images.",
+                                      "30 billion images"),
+    "a plain statement": ("Clearview holds 60 billion images.", "60 billion images"),
+}
+
+
+@pytest.mark.parametrize("case", list(COUNT_AS_FACT))
+def test_an_image_count_stated_as_fact_is_flagged_however_it_is_written(case, capsys):
+    sentence, count = COUNT_AS_FACT[case]
+    assert check.position_statement("against", GOOD + " " + sentence, SOURCES, TWO)
+    shown = capsys.readouterr().out
+    assert "⚠️" in shown and f"it may state '{count}' as a fact" in shown, shown
+
+
+@pytest.mark.parametrize("sentence", [
+    "The company claimed in 2023 that it held 30 billion images.",
+    "Clearview says it has more than 60 billion photos, as reported in October 2025.",
+    "According to its own website, the database holds over 50 billion faces.",
+    "Nobody has verified Clearview's 30 billion images.",
+    "Clearview's unverified 30 billion images were collected without consent.",
+    "In 2023 Clearview's chief executive put the figure at 30 billion images.",
+    "Clearview says it holds 30bn images.",
+    "Clearview states that it holds 30 billion images.",
+    "Clearview holds 30 billion images, the company says.",
+    "Clearview holds thirty billion images, according to its chief executive in 2023.",
+    "Reports put Clearview's database at tens of billions of images.",
+    "The company says its database has grown to 60 billion.",
+    "Clearview's chief executive said in 2023 and again later that it held 30 billion images.",
+    "Clearview's claimed 3 billion-image database has never been counted by anyone outside the company.",
+    "Clearview was valued at $2 billion and the world has 8 billion people.",
+    "Clearview holds 30 billion images, a figure nobody outside the company has counted.",
+    "Clearview holds 30 billion images, its chief executive told the BBC in 2023.",
+])
+def test_an_attributed_or_hedged_image_count_raises_no_warning(sentence, capsys):
+    assert check.position_statement("against", GOOD + " " + sentence, SOURCES, TWO)
+    assert "⚠️" not in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- concept questions, before and after
+
+def _quiz_cell(heading: str) -> str:
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    texts = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    found = [t for t in texts if t.startswith(heading)]
+    assert len(found) == 1, heading
+    return found[0]
+
+
+def _parse_quiz(text: str) -> list[tuple[str, dict[str, str]]]:
+    """The numbered questions and their lettered options, as the notebook's markdown writes them."""
+    questions = []
+    for line in text.splitlines():
+        number = re.match(r"^(\d+)\. (.+)$", line)
+        option = re.match(r"^\s+\* ([a-z])\. (.+)$", line)
+        if number:
+            assert int(number.group(1)) == len(questions) + 1
+            questions.append((number.group(2), {}))
+        elif option:
+            questions[-1][1][option.group(1)] = option.group(2)
+    return questions
+
+
+@pytest.mark.parametrize("heading, questions", [
+    ("## Concept check · before the lesson", check.BEFORE), ("## Concept check · after the lesson", check.AFTER)])
+def test_the_notebook_lists_the_concept_questions_verbatim(heading, questions):
+    assert _parse_quiz(_quiz_cell(heading)) == [(q.question, q.options) for q in questions]
+
+
+def test_the_image_count_question_does_not_say_whose_figure_it_is():
+    """Before-Q4 asks what kind of figure the count is; a stem saying that Clearview said it hands over answer c."""
+    stem = check.BEFORE[3].question
+    assert "billions of images" in stem
+    assert not re.search(r"\b(said|says|claim\w*|own|company's)\b", stem), stem
+
+
+def test_the_crawler_question_is_about_a_crawler_that_downloaded_the_photos():
+    """The learner's exercise-1 crawler returns names only; the faces collected anyway are the lesson's polite_crawl's."""
+    assert "polite_crawl" in check.AFTER[0].question and "photos" in check.AFTER[0].question
+
+
+def test_there_are_three_or_four_questions_before_and_four_or_five_after():
+    assert 3 <= len(check.BEFORE) <= 4 and 4 <= len(check.AFTER) <= 5
+    for q in check.BEFORE + check.AFTER:
+        assert q.answer in q.options and len(q.options) >= 3 and len(q.why) > 40
+
+
+@pytest.mark.parametrize("quiz, questions", [(check.concepts_before, check.BEFORE), (check.concepts_after, check.AFTER)])
+def test_the_right_letters_pass_written_as_a_dict_or_a_list(quiz, questions, capsys):
+    assert quiz({i: q.answer for i, q in enumerate(questions, 1)})
+    assert quiz([f"({q.answer.upper()})" for q in questions])
+    shown = capsys.readouterr().out
+    assert all(q.why in shown for q in questions)
+
+
+WRONG_LETTERS = [(when, n, letter) for when, questions in (("before", check.BEFORE), ("after", check.AFTER))
+                 for n, q in enumerate(questions, 1) for letter in q.options if letter != q.answer]
+
+
+@pytest.mark.parametrize("when, number, letter", WRONG_LETTERS)
+def test_each_wrong_letter_fails_and_gets_the_right_answer_explained(when, number, letter, capsys):
+    questions = check.BEFORE if when == "before" else check.AFTER
+    quiz = check.concepts_before if when == "before" else check.concepts_after
+    answers = {i: q.answer for i, q in enumerate(questions, 1)}
+    answers[number] = letter
+    feedback = quiz(answers)
+    right = questions[number - 1]
+    assert not feedback
+    assert f"The answer is {right.answer} ({right.options[right.answer]})" in feedback.message
+
+
+def test_an_untouched_concept_cell_is_told_to_answer(capsys):
+    feedback = check.concepts_after({i: None for i in range(1, len(check.AFTER) + 1)})
+    assert not feedback and "not answered questions 1, 2, 3, 4, 5" in feedback.message

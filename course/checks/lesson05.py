@@ -14,8 +14,111 @@ import urllib.parse
 import urllib.robotparser
 
 from .. import crawl, scrapelab
-from . import Feedback, chosen_option, not_done, verdict
+from . import ConceptQuestion, Feedback, chosen_option, concept_quiz, not_done, verdict
 from ..crawl import BURST_FACTOR
+
+# ------------------------------------------------------------------------ concept questions, before and after
+
+BEFORE = [
+    ConceptQuestion(
+        "A photo sits on a public social-media profile. May anyone copy it into a face search engine?",
+        {"a": "Yes: whatever is public may be collected and used for any purpose.",
+         "b": "Only if the platform's terms of service allow it; nothing else matters.",
+         "c": "Not simply because it is public: privacy and data-protection law still protect publicly posted "
+              "personal data, and using a face to identify someone is treated as sensitive."},
+        answer="c",
+        why="Twelve data-protection authorities stated in 2023 that publicly accessible personal data is still "
+            "protected; the GDPR treats a face processed to identify a person as biometric data (Art. 9), and "
+            "regulators in Europe, Canada and Australia found Clearview's collection unlawful."),
+    ConceptQuestion(
+        "What does a site's robots.txt do to a crawler that ignores it?",
+        {"a": "Nothing by itself: it is a request, and the server still serves the pages it lists.",
+         "b": "It blocks the crawler's requests to the listed pages.",
+         "c": "It makes the crawler's requests a crime."},
+        answer="a",
+        why="RFC 9309, the standard for robots.txt, says its rules are not a form of access authorization; a "
+            "server enforces only what it is built to enforce, such as a rate limit or a login wall."),
+    ConceptQuestion(
+        "A face search engine is shown the photo of someone it has never indexed. What comes back?",
+        {"a": "\"No match\": the engine knows the person is not in its index.",
+         "b": "The indexed faces nearest to the photo, all of them strangers, unless a distance threshold "
+              "cuts them off.",
+         "c": "An error, because the face is unknown."},
+        answer="b",
+        why="A nearest-neighbour search always has nearest neighbours; only a threshold, or a person reading "
+            "the list critically, turns 'nearest' into 'no match'."),
+    ConceptQuestion(
+        "Reports put Clearview's database at tens of billions of images. What kind of figure is that?",
+        {"a": "A count audited by the regulators that fined the company.",
+         "b": "A measurement published by NIST.",
+         "c": "The company's own claim, reported by others; nobody outside the company has counted."},
+        answer="c",
+        why="Every published count (about 3 billion in 2020, 30 billion in 2023, over 50 and more than 60 "
+            "billion in later reports) comes from the company; regulators and journalists quote it."),
+]
+
+AFTER = [
+    ConceptQuestion(
+        "A crawler like yours (the lesson's polite_crawl, which also downloaded the photos) sent its own "
+        "User-Agent, obeyed robots.txt, kept to the rate and skipped opted-out profiles. What follows?",
+        {"a": "It was polite to the platform; the people in the photos still never agreed, and faces of "
+              "private and opted-out members in friends' public posts were collected anyway.",
+         "b": "The people in the photos consented, because the platform's rules were followed.",
+         "c": "The collection is lawful under the GDPR, because the data was public and the crawl polite."},
+        answer="a",
+        why="Politeness protects the platform's servers and contract; the lesson's index still identified a "
+            "private member from a friend's group photo, and consent is the people's, not the platform's."),
+    ConceptQuestion(
+        "When does a profile photo become biometric data whose processing GDPR Art. 9 prohibits unless an "
+        "exception applies?",
+        {"a": "Always: every photo of a face is biometric data.",
+         "b": "Never, as long as the photo was posted publicly.",
+         "c": "When it is processed by specific technical means to identify a person uniquely, for example "
+              "turned into a searchable face vector."},
+        answer="c",
+        why="Art. 4(14) defines biometric data by the technical processing that allows unique identification; "
+            "Art. 9(1) prohibits processing it for that purpose unless Art. 9(2) applies."),
+    ConceptQuestion(
+        "What did the Court of Appeal decide in R (Bridges) v Chief Constable of South Wales Police (2020)?",
+        {"a": "That live face recognition is banned in England and Wales.",
+         "b": "That this police use of live face recognition was unlawful: too broad a discretion over who "
+              "was on the watchlists and where the cameras went, a deficient data protection impact "
+              "assessment, and no reasonable steps to check the software for racial or sex bias.",
+         "c": "That it was lawful, because an officer reviewed every match before acting."},
+        answer="b",
+        why="The court allowed the appeal on those three grounds ([2020] EWCA Civ 1058) and rejected the "
+            "ground that the use was disproportionate; it did not ban the technology, it required clear "
+            "rules and checks."),
+    ConceptQuestion(
+        "What does the EU AI Act's Art. 5(1)(e) prohibit?",
+        {"a": "Every use of face recognition by the police.",
+         "b": "AI systems that create or expand face recognition databases by untargeted scraping of facial "
+              "images from the internet or CCTV footage.",
+         "c": "Any automated collection of public web pages."},
+        answer="b",
+        why="That is the text of Art. 5(1)(e) of Regulation (EU) 2024/1689, which applies since 2 February 2025, "
+            "with fines since 2 August 2025. It targets building face databases by scraping, not every use of "
+            "face recognition, and it says nothing about web pages without faces."),
+    ConceptQuestion(
+        "An erasure request asks only for 'the photos of me' to be deleted. What does the search engine keep?",
+        {"a": "Nothing that matters: without the photos it cannot find you.",
+         "b": "Only the thumbnails of the photos.",
+         "c": "The face vectors and templates computed from the photos, which are what the search runs on."},
+        answer="c",
+        why="Lesson 04 showed that deleting a file does not delete what was computed from it; the request "
+            "must name the embeddings and templates too (exercise 3)."),
+]
+
+
+def concepts_before(answers) -> Feedback:
+    """The concept questions before the lesson (wrong answers are expected; the lesson comes back to each)."""
+    return concept_quiz("before", BEFORE, answers)
+
+
+def concepts_after(answers) -> Feedback:
+    """The concept questions after the lesson: its key ideas, each wrong option a real misconception."""
+    return concept_quiz("after", AFTER, answers)
+
 
 # ------------------------------------------------------------------------ exercise 1: a polite crawler
 
@@ -88,9 +191,10 @@ def polite_crawler(site, agent: str, profiles: object = _NOT_GIVEN, *, since: in
                            + second.message[0].lower() + second.message[1:])
     if unpaced:
         return verdict(False, "Not polite yet: your crawler does not wait between requests; it keeps to robots.txt's "
-                           "rate only when the server is slow. Run again with answers that came at once, it sent them "
-                           "back to back. Wait robots.request_rate(agent).seconds / .requests from the start of one "
-                           "request to the start of the next.")
+                           "rate only while the server is slow. When the check replayed the answers your crawler had "
+                           "already received, instantly, it sent its requests back to back. Wait "
+                           "robots.request_rate(agent).seconds / .requests from the start of one request to the start "
+                           "of the next.")
     return verdict(True, first.message + " And on a site that answered 429 Too Many Requests, it waited the "
                       "Retry-After time before asking again.")
 
@@ -343,16 +447,34 @@ def _second_consent_records() -> list[dict]:
          "generator_version": scrapelab.faces.GENERATOR_VERSION, "identity_seed": 1203, "view_seed": 7},
         {"id": "own-fay", "source": "own_photo", "subject": "Fay (a classmate)", "consent_date": "2026-11-22",
          "consent": "I agree that my photo is shown in the class slides."},
+        {"id": "own-gus", "source": "own_photo", "subject": "Gus (a classmate)", "consent_date": "2026-11-22",
+         "consent": "I agree that this photo of my face is shown on the class web page."},
+        {"id": "own-hal", "source": "own_photo", "subject": "Hal (a classmate)", "consent_date": "2026-11-23",
+         "consent": "I agree that my photo is used for Face Recognition exercises in Lesson 05 of this course."},
+        {"id": "web-4", "source": "scraped", "url": "https://photos.example/u/lee/12", "public": True,
+         "consent": "Platform terms: we may use face recognition to suggest tags."},
+        {"id": "synthetic-98", "source": "synthetic", "generator": "course.faces",
+         "generator_version": scrapelab.faces.GENERATOR_VERSION, "identity_seed": None, "view_seed": 3},
+        {"id": "synthetic-99", "source": "synthetic", "generator": "", "identity_seed": 4242, "view_seed": 5},
     ]
 
 
-_SECOND_KEEP = ("own-dev", "synthetic-40")
+_SECOND_KEEP = ("own-dev", "own-hal", "synthetic-40")
 _WHY_SECOND = {
     "own-dev": "Dev's consent names biometric processing (a face template) explicitly",
     "own-eli": "Eli withdrew consent: from then on it covers nothing",
     "web-3": "public is not consent: nobody asked the person",
     "synthetic-40": "a synthetic person (generator + seeds): there is nobody to ask",
     "own-fay": "Fay agreed to class slides, not to face recognition: consent covers only what it names",
+    "own-gus": "Gus's consent mentions his face, but only for a web page: it does not name face recognition or "
+               "biometric processing",
+    "own-hal": "Hal's consent names Face Recognition, in capitals: compare the text in lower case (.lower())",
+    "web-4": "a scraped photo: platform terms that mention face recognition are the platform's, not the "
+             "person's consent; only consented and own_photo records can carry consent",
+    "synthetic-98": "it says synthetic but has no identity seed: without a generator and a seed its provenance "
+                    "does not show that nobody is depicted",
+    "synthetic-99": "it says synthetic but names no generator: without a generator and a seed its provenance "
+                    "does not show that nobody is depicted",
 }
 
 
@@ -374,9 +496,11 @@ def consent_filter(keep: object) -> Feedback:
         if problem:
             return verdict(False, ("On a second set of records (ids " + ", ".join(sorted(why)) + "): "
                                    if why is _WHY_SECOND else "") + problem)
-    return verdict(True, "Kept: the synthetic people and the consents that name face recognition, on the exercise's "
-                      "records and on a second set. Public photos, a platform's licence, a consent for something "
-                      "else and a withdrawn consent do not cover it.")
+    return verdict(True, "Kept: the synthetic people whose records name a generator and an identity seed, and the "
+                      "consents that name face recognition (in any capitals), on the exercise's records and on a "
+                      "second set. Public photos, a platform's licence or terms, a consent for something else (even "
+                      "one that mentions a face), a withdrawn consent and a synthetic label without its provenance "
+                      "do not cover it.")
 
 
 def _consent_problem(answer: object, records: list[dict], expected: tuple, why: dict) -> str | None:
@@ -529,13 +653,77 @@ _CLEARVIEW_DID_IT = re.compile(r"\b(after|because of|by|from|through|using|via|w
                                r"clearview|\bclearview(['’]s)?\s+(\w+\s+){0,2}?(match\w*|identif\w*|misidentif\w*|"
                                r"flag\w*|nam\w*|pick\w*|led|lead\w*|put|sent|jail\w*|arrest\w*|search\w*|result\w*|"
                                r"tool|app|software|system|algorithm|hit)\b", re.IGNORECASE)
-#: Words that attribute a figure to whoever claimed it.
-_ATTRIBUTED = re.compile(r"\b(claim\w*|says?|said|according|reported\w*|reports?|boast\w*|advertis\w*|market\w*|"
-                         r"told|quot\w*|calls?|called|touts?|touted|promis\w*|own figure|company figure|states?|stated|"
-                         r"asserts?|asserted|alleg\w*|own account|its account|sold as|billed as|pitch\w*)\b",
+#: Words that attribute a figure to whoever claimed it ("the state" is not one: a state is not a source).
+_ATTRIBUTED = re.compile(r"\b(claim\w*|says?|said|according|reported\w*|reports?|boast\w*|advertis\w*|marketed|"
+                         r"told|quot\w*|calls?|called|touts?|touted|promis\w*|own figure|company figure|stated|"
+                         r"(clearview|company|it|he|she|they)\s+states|"
+                         r"asserts?|asserted|alleg\w*|purported\w*|supposed\w*|so-called|own account|its account|"
+                         r"sold as|billed as|pitch\w*|put(s|ting)?\s+(\w+['’]s\s+|the\s+|its\s+|their\s+)?(figure|count|"
+                         r"number|total|database|collection|size|tally))\b", re.IGNORECASE)
+#: Words that say a figure was never checked, so a sentence giving it does not state it as fact.
+_UNCHECKED = re.compile(r"\b(unverified|unconfirmed|unaudited|uncounted|unchecked|unproven|unsubstantiated|"
+                        r"(nobody|no one|no-one)(\s+\S+){0,5}?\s+(verified|confirmed|counted|audited|checked|measured)|"
+                        r"(not|never)\s+(been\s+|be\s+)?(independently\s+)?(verified|confirmed|counted|audited|checked|"
+                        r"measured))\b", re.IGNORECASE)
+#: Attribution that follows a figure in its own clause and names the company as its source
+#: ("..., the company says", "..., according to its chief executive"); another body's view after it does not count.
+_ATTRIBUTED_AFTER = re.compile(r"^[^,;(—–]*[,(—–]\s*(according to|as (claimed|reported|stated|said|quoted|advertised)|"
+                               r"by (its|the company's|clearview's) own (account|figures?|claims?)|"
+                               r"(the company|clearview|it|he|she|they|its [\w ]{1,30}?)\s+(says|said|claims|claimed|"
+                               r"reports|reported|told|stated|boasts|boasted|advertises|advertised)\b|"
+                               r"(a|the|its|the company's|clearview's) (own )?(claim|figure|boast)\b)", re.IGNORECASE)
+_NUMBER_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
+                r"fifty|sixty|seventy|eighty|ninety|a hundred|tens of|dozens of|several|a few)"
+                r"(?:-(?:one|two|three|four|five|six|seven|eight|nine))?")
+#: A count of a billion or more: "30 billion", "30bn", "30B", "thirty billion", "tens of billions", "30,000,000,000".
+_COUNT = (r"(?<![\w$€£¥.,-])(?:(?:\d+(?:[.,]\d+)?|" + _NUMBER_WORD + r")[\s-]*\+?[\s-]*(?:billions?|bn|bln)\b\+?"
+          r"|\d+(?:[.,]\d+)?\s?b\b\+?|\d{1,3}(?:[,\u00a0\u202f ]\d{3}){3,}(?!\d)|\d{10,})")
+_IMAGE_NOUN = r"(?:images?|photos?|photographs?|pictures?|faces?|faceprints?|selfies)\b"
+#: A count of images: a count followed by what is counted ("30 billion images", "a 3 billion-image database").
+_IMAGE_COUNT = re.compile(_COUNT + r"(?:\s*-\s*|\s+(?:of\s+)?(?:\w+\s+)?)" + _IMAGE_NOUN, re.IGNORECASE)
+#: A bare count ("grown to 60 billion") counts as one of images in a sentence about a database or images, unless
+#: money, people or something else follows it.
+_BARE_COUNT = re.compile(_COUNT + r"(?!\s*(?:-\s*|of\s+)?(?:\w+\s+)?(?:dollars?|euros?|pounds?|usd|eur|gbp|people|"
+                         r"users?|humans?|residents?|inhabitants?|devices?|years?|requests?|searches|views?)\b)",
                          re.IGNORECASE)
-_IMAGE_COUNT = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?\s*(\+\s*)?billion\s+(\w+\s+)?(images|photos|faces|pictures|"
-                          r"photographs|faceprints)", re.IGNORECASE)
+_ABOUT_IMAGES = re.compile(r"\b(database|collection|gallery|index|images?|photos?|photographs?|pictures?|faces?|"
+                           r"faceprints?)\b", re.IGNORECASE)
+#: Where one clause ends and the next, with a subject of its own, begins ("... 30 billion images and the ICO said ...").
+_CLAUSE_BREAK = re.compile(r";|:\s|\s(?:but|while|whereas|yet|although|though)\s|,\s+so\s|"
+                           r"\sand\s+(?=(?:the|a|an|it|its|this|that|these|those|they|he|she|we|you|nobody|no one|"
+                           r"[A-Z])\b)")
+#: An aside before the figure ("Clearview, which the ICO said was unlawful, holds ..."): not where the figure is from.
+_ASIDE = re.compile(r",\s*(?:which|who|whom|whose)\b[^,]*,")
+
+
+def _counts_stated_as_fact(sentence: str) -> list[str]:
+    """The image counts in ``sentence`` that nothing in their own clause attributes to a source or calls unchecked.
+
+    A count is attributed when an attribution comes before it in its clause ("Clearview says it holds ..."), or
+    right after it naming the company ("..., the company says"); it is hedged when its clause says it was never
+    checked ("Nobody has verified ..."). A pattern screen of prose, so it can misfire both ways."""
+    found = [m for m in _IMAGE_COUNT.finditer(sentence)]
+    if _ABOUT_IMAGES.search(sentence):
+        found += [m for m in _BARE_COUNT.finditer(sentence)
+                  if not any(f.start() <= m.start() < f.end() for f in found)]
+    stated = []
+    for count in sorted(found, key=lambda m: m.start()):
+        starts = [0] + [b.end() for b in _CLAUSE_BREAK.finditer(sentence) if b.end() <= count.start()]
+        ends = [b.start() for b in _CLAUSE_BREAK.finditer(sentence) if b.start() >= count.end()]
+        before = _ASIDE.sub(",", sentence[starts[-1]:count.start()])
+        after = sentence[count.end():ends[0] if ends else len(sentence)]
+        clause = before + count.group(0) + after
+        if not (_ATTRIBUTED.search(before) or _ATTRIBUTED_AFTER.search(after) or _UNCHECKED.search(clause)):
+            stated.append(count.group(0))
+    return stated
+
+
+#: What is known of Clearview's image counts: dated claims of the company, never a measurement (issue 16; FACTS §1, §8).
+IMAGE_COUNT_CLAIMS = ("Clearview's image counts are the company's own claims, each with a date, never a measurement: "
+                      "about 3 billion (its chief executive to CBS News, 2020), 30 billion (its chief executive to the "
+                      "BBC, 2023), then over 50 billion (a law firm quoting the company's website: McMillan, January "
+                      "2025) and more than 60 billion (as the press reported it on noyb's complaint of October 2025); "
+                      "the last two are not confirmed at the source. Nobody outside the company has counted.")
 _ACCURACY_CLAIM = re.compile(r"99[.,]6\s*(%|per\s*cent|percent)", re.IGNORECASE)
 
 POSITION_RUBRIC = """\
@@ -599,7 +787,8 @@ def position_statement(stance: object, statement: object, sources: dict[str, str
         problems.append(f"{unknown[0]!r} in `cited` is not one of the source keys ({', '.join(sources)})")
     listed = sorted({by_key[k] for k in keys if k in by_key})
     if not unknown and len(listed) < 2:
-        problems.append(f"`cited` lists {len(listed)} source; rest your statement on at least two of "
+        problems.append(f"`cited` lists {len(listed)} source{'' if len(listed) == 1 else 's'}; rest your statement "
+                        "on at least two of "
                         f"{', '.join(sources)}")
     words = len(re.findall(r"\w+", statement))
     if words < 80:
@@ -634,11 +823,10 @@ def _unconfirmed_as_fact(text: str) -> list[str]:
                             "say that the system is unknown or contested, or leave Clearview out of it")
             break
     for sentence in re.split(r"(?<=[.!?;])\s+", text):
-        if _IMAGE_COUNT.search(sentence) and not _ATTRIBUTED.search(sentence):
-            problems.append(f"it may state '{_IMAGE_COUNT.search(sentence).group(0)}' as a fact: Clearview's image counts "
-                            "are the company's own claims, reported by others (about 3 billion in 2020; figures above "
-                            "30 billion since 2023, more than 60 billion in reports of noyb's complaint of "
-                            "28 Oct 2025); nobody outside has counted. Attribute and date it: 'the company claims ...'")
+        stated = _counts_stated_as_fact(sentence)
+        if stated:
+            problems.append(f"it may state '{stated[0]}' as a fact; check the sentence. " + IMAGE_COUNT_CLAIMS
+                            + " Attribute and date the figure you use: 'the company claimed in 2023 ...'")
             break
     for sentence in re.split(r"(?<=[.!?;])\s+", text):
         if _ACCURACY_CLAIM.search(sentence) and not _ATTRIBUTED.search(sentence):
