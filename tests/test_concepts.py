@@ -85,3 +85,21 @@ def test_each_lessons_concept_checks_accept_the_key_and_refuse_every_wrong_lette
             for wrong in set(questions[number - 1].options) - {question}:
                 feedback = judge({**key, number: wrong})
                 assert not feedback.correct and f"The answer is {question}" in feedback.message
+
+
+@pytest.mark.parametrize("notebook", _lessons(), ids=lambda p: p.stem)
+def test_no_test_taking_trick_answers_a_lessons_concept_questions(notebook):
+    """Picking the longest option, the shortest, or always the same letter gets at most 60 % of a quiz right,
+    so the key is found by knowing the answer, not by the shape of the options."""
+    import importlib
+
+    module = importlib.import_module("course.checks.lesson" + notebook.stem.split("_")[0])
+    for when in ("before", "after"):
+        questions = getattr(module, when.upper())
+        allowed = int(0.6 * len(questions))
+        tricks = {"the longest option": [max(q.options, key=lambda k: len(q.options[k])) for q in questions],
+                  "the shortest option": [min(q.options, key=lambda k: len(q.options[k])) for q in questions]}
+        tricks.update({f"always {letter!r}": [letter] * len(questions) for letter in "abcd"})
+        for trick, picks in tricks.items():
+            right = sum(pick == q.answer for pick, q in zip(picks, questions))
+            assert right <= allowed, f"{notebook.stem} {when}: {trick} gets {right} of {len(questions)} right"

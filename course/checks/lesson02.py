@@ -310,22 +310,22 @@ def one_threshold_harm(rising_error: object, harmed_group: object, fmr_ratio: ob
 BEFORE = [
     ConceptQuestion(
         "What does one of the 128 numbers of a face's dlib embedding mean on its own?",
-        {"a": "a measured feature, such as the distance between the eyes",
+        {"a": "a measured feature, such as the width of the nose",
          "b": "nothing on its own: only distances between whole embeddings carry meaning",
-         "c": "how likely the face is to be a man's or a woman's"},
+         "c": "how likely the face is to be a man's or a woman's, as a score learned from labelled photos"},
         "b", "the network was trained so that distances between embeddings separate people; no single number "
              "was asked to mean anything, and none does."),
     ConceptQuestion(
         "A recogniser's threshold is made stricter: two embeddings must be closer to count as a match. What happens?",
         {"a": "fewer false matches and more missed matches",
-         "b": "fewer errors of both kinds",
-         "c": "more false matches and fewer missed matches"},
+         "b": "fewer errors of both kinds, because a stricter rule is a more careful rule",
+         "c": "more false matches, fewer missed ones"},
         "a", "a smaller threshold lets fewer strangers through (FMR falls) and also rejects more true pairs "
              "(FNMR rises): the threshold trades one error for the other."),
     ConceptQuestion(
         "A system has a false match rate of 0.1 % per comparison. One probe is searched against 10,000 "
         "different people. The chance of at least one false match is about …",
-        {"a": "0.1 %", "b": "10 %", "c": "over 99 %"},
+        {"a": "0.1 %, the same as for one comparison", "b": "10 %", "c": "over 99 %"},
         "c", "1 − 0.999^10,000 ≈ 99.995 %: an error that is rare for one comparison is near-certain over a large "
              "gallery (about 10 false matches are expected)."),
 ]
@@ -334,7 +334,7 @@ AFTER = [
     ConceptQuestion(
         "You choose a threshold on the development people so that FMR ≤ 0.1 %. On the test people, the FMR at "
         "that threshold …",
-        {"a": "is 0.1 % or less, by construction",
+        {"a": "is 0.1 % or less, by construction, since the threshold was chosen for exactly that rate",
          "b": "has to be measured on the test people: it can come out higher or lower",
          "c": "is always lower, because the test split is smaller"},
         "b", "a rate measured on one set of people is an estimate for the next; in this lesson the threshold "
@@ -342,7 +342,7 @@ AFTER = [
     ConceptQuestion(
         "What does the equal error rate (EER) summarise?",
         {"a": "the error rate at the threshold where FMR equals FNMR",
-         "b": "the average of FMR and FNMR over all thresholds",
+         "b": "the average of FMR and FNMR over every threshold, from the smallest distance to the largest",
          "c": "the false match rate at the customary threshold 0.6"},
         "a", "the EER is the point on the trade-off where both error rates are equal: one number for the "
              "whole curve, not a rate any deployed threshold has to run at."),
@@ -350,7 +350,8 @@ AFTER = [
         "Why is dlib's customary threshold 0.6 wrong for the course's synthetic people?",
         {"a": "0.6 was set for real adults, and the synthetic people sit closer together in dlib's space, so "
               "most strangers fall within 0.6 of each other",
-         "b": "synthetic faces give fewer than 128 numbers",
+         "b": "synthetic faces give fewer than 128 numbers, so their distances are on a smaller scale than the one "
+              "0.6 was set for, and every distance has to be rescaled before it is compared",
          "c": "0.6 only applies to faces found by the CNN detector"},
         "a", "at 0.6, 60.72 % of the test split's impostor pairs count as matches; a threshold belongs to a "
              "recogniser and a population, and is re-measured when the population changes."),

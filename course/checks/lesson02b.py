@@ -133,40 +133,41 @@ BEFORE = [
         "Which of these needs labelled photos (who is who) to be built?",
         {"a": "eigenfaces (PCA)",
          "b": "a learned metric such as LDA or NCA",
-         "c": "both"},
+         "c": "both: any projection of face photos needs to know who is who before it can be computed"},
         "b", "PCA only looks at how the photos vary; LDA and NCA are fitted to the identity labels, which tell "
              "them which differences separate people."),
     ConceptQuestion(
         "The distance between the raw pixels of two aligned face photos mostly measures …",
-        {"a": "who is in the photos",
-         "b": "how similar the lighting and pose are",
-         "c": "how old the people are"},
-        "b", "without labels, the largest differences between photos are lighting and pose; in this lesson "
+        {"a": "who is in the photos, since a person's face changes little from one photo to the next",
+         "b": "how old the people are",
+         "c": "how similar the lighting and pose are"},
+        "c", "without labels, the largest differences between photos are lighting and pose; in this lesson "
              "pixels and eigenfaces identified only about a third of the test people at rank 1."),
     ConceptQuestion(
         "To judge a recogniser fairly, you test it on …",
-        {"a": "the photos it was trained on",
-         "b": "people it never saw in training",
+        {"a": "people it never saw in training",
+         "b": "the photos it was trained on",
          "c": "the photos it gets right most often"},
-        "b", "a recogniser meets strangers; scores on its own training people are optimistic."),
+        "a", "a recogniser meets strangers; scores on its own training people are optimistic."),
 ]
 
 AFTER = [
     ConceptQuestion(
         "Eigenfaces (PCA) and LDA both give 100 numbers per face, yet LDA identifies people far better. Why?",
-        {"a": "LDA uses the identity labels to keep the directions that separate people; PCA keeps the "
-              "directions of largest variation, which are mostly lighting and pose",
-         "b": "LDA keeps more numbers per face",
-         "c": "LDA was fitted on the test people"},
+        {"a": "LDA uses the identity labels to keep the directions that separate people; PCA keeps mostly "
+              "lighting and pose",
+         "b": "LDA was fitted on the test people as well as on the training people, so it had already seen the "
+              "faces it was asked to identify",
+         "c": "LDA keeps more numbers per face"},
         "a", "on the same unseen people LDA reached about 83 % at rank 1 against 30 % for eigenfaces: the "
              "labels told it which differences matter."),
     ConceptQuestion(
         "dlib's pairwise hinge loss with threshold 0.6 and margin 0.04: a pair of photos of ONE person at "
         "distance 0.55 costs …",
-        {"a": "nothing: it is inside 0.6 − 0.04 = 0.56",
-         "b": "0.05, the distance to 0.6",
-         "c": "0.01, the distance past the margin"},
-        "a", "a same-person pair costs max(0, d − threshold + margin) = max(0, 0.55 − 0.56) = 0; only pairs "
+        {"a": "0.01, the distance past the margin",
+         "b": "0.05: a same-person pair costs its distance to the threshold 0.6, whatever the margin",
+         "c": "nothing: it is inside 0.6 − 0.04 = 0.56"},
+        "c", "a same-person pair costs max(0, d − threshold + margin) = max(0, 0.55 − 0.56) = 0; only pairs "
              "farther than 0.56 are pulled in."),
     ConceptQuestion(
         "For dlib's vectors, scaling each to length 1 before comparing them …",
@@ -178,9 +179,10 @@ AFTER = [
     ConceptQuestion(
         "The embedding trained here with dlib's loss around 0.6 has its equal-error threshold on the test people "
         "well above 0.6. Why?",
-        {"a": "the loss only asks same-person pairs to be within 0.56 and different people beyond 0.64; where "
-              "the two error rates cross depends on how both kinds of distances spread, so it has to be measured",
-         "b": "the loss has a bug",
+        {"a": "the loss sets targets (one person within 0.56, two people beyond 0.64), not where FMR and FNMR "
+              "cross; that is measured",
+         "b": "the loss has a bug: a correct loss puts the equal-error threshold at exactly 0.6 on any people, "
+              "whether it was trained on them or not",
          "c": "0.6 only applies to 128-number embeddings"},
         "a", "a hinge loss sets targets, not the crossing point of FMR and FNMR; a threshold is measured for a "
              "recogniser on the people it will be used on."),

@@ -244,12 +244,13 @@ BEFORE = [
         "exact 10 nearest faces of the whole gallery, the client …",
         {"a": "keeps the 10 smallest distances among the 40 it received",
          "b": "keeps the 10 faces of the shard that answered first",
-         "c": "averages the four lists"},
+         "c": "averages the four lists' distances face by face, so that every shard counts equally"},
         "a", "each shard's top 10 contains every face of that shard that can be in the global top 10, so the "
              "10 smallest of the 40 are exactly the global top 10."),
     ConceptQuestion(
         "On a laptop with 2 cores, splitting one search over worker processes makes a query …",
-        {"a": "about as many times faster as there are workers",
+        {"a": "about as many times faster as there are workers, since each searches its part of the gallery at "
+              "the same time",
          "b": "little faster, or even slower: the workers share 2 cores and messages between processes take time",
          "c": "exactly twice as fast"},
         "b", "two cores can at best halve the work, and every query pays for messages and waits for the "
@@ -258,9 +259,10 @@ BEFORE = [
         "The gallery sits on 4 machines, one shard each. One machine is down, and a search answers \"no match\". "
         "That answer …",
         {"a": "means the person is not in the gallery",
-         "b": "may have missed the person, whose photos could be in the shard that was not searched",
-         "c": "cannot happen: a search always waits for every machine"},
-        "b", "a search over 3 of 4 shards never looked at a quarter of the gallery; unless it says so, its \"no "
+         "b": "cannot happen: a search service always waits for every machine to answer before it replies, "
+              "however long that takes",
+         "c": "may have missed the person, whose photos could be in the shard that was not searched"},
+        "c", "a search over 3 of 4 shards never looked at a quarter of the gallery; unless it says so, its \"no "
              "match\" looks like evidence it is not."),
 ]
 
@@ -273,22 +275,23 @@ AFTER = [
              "that fans out to 100 shards."),
     ConceptQuestion(
         "A worker holding 2 of 4 shards dies and there are no replicas. A search service should …",
-        {"a": "return the matches from the shards that answered, as usual",
+        {"a": "return the matches from the shards that answered, as usual: three quarters of a gallery is "
+              "plenty for a search",
          "b": "fail, or return the partial answer marked as partial with the share of the gallery not searched",
          "c": "wait for the worker to come back, however long that takes"},
         "b", "an unmarked partial answer looks complete: \"no match\" would then be taken as evidence, and a "
              "lookalike may be the top candidate; every wait needs a timeout."),
     ConceptQuestion(
         "Keeping every shard on two workers (replication factor 2) costs …",
-        {"a": "no memory, only network",
-         "b": "twice the gallery's memory",
+        {"a": "twice the gallery's memory",
+         "b": "no memory, only network",
          "c": "half the memory, since each worker does less"},
-        "b", "each replica is one more full copy of the gallery; it buys completeness when a machine fails."),
+        "a", "each replica is one more full copy of the gallery; it buys completeness when a machine fails."),
     ConceptQuestion(
         "The Dask client code that places the shards and runs the queries moves from this laptop's worker "
         "processes to a cluster of real machines. What changes in it?",
         {"a": "the address of the scheduler it connects to",
-         "b": "the function that searches one shard",
+         "b": "the function that searches one shard, which has to be rewritten for each kind of machine",
          "c": "how the top-k lists are merged"},
         "a", "a Dask client talks to a local cluster or to a scheduler on other machines in the same way; "
              "only the address it connects to changes."),
