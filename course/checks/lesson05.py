@@ -22,10 +22,11 @@ from ..crawl import BURST_FACTOR
 BEFORE = [
     ConceptQuestion(
         "A photo sits on a public social-media profile. May anyone copy it into a face search engine?",
-        {"a": "Yes: whatever is public may be collected and used for any purpose.",
+        {"a": "Yes: whatever is posted publicly may be collected and used for any purpose, since its owner chose to "
+              "show it to everyone.",
          "b": "Only if the platform's terms of service allow it; nothing else matters.",
-         "c": "Not simply because it is public: privacy and data-protection law still protect publicly posted "
-              "personal data, and using a face to identify someone is treated as sensitive."},
+         "c": "No: public personal data is still protected, and identifying people by their faces is sensitive "
+              "processing."},
         answer="c",
         why="Twelve data-protection authorities stated in 2023 that publicly accessible personal data is still "
             "protected; the GDPR treats a face processed to identify a person as biometric data (Art. 9), and "
@@ -33,23 +34,24 @@ BEFORE = [
     ConceptQuestion(
         "What does a site's robots.txt do to a crawler that ignores it?",
         {"a": "Nothing by itself: it is a request, and the server still serves the pages it lists.",
-         "b": "It blocks the crawler's requests to the listed pages.",
+         "b": "It blocks the crawler's requests to the pages it lists, so the server refuses to send them.",
          "c": "It makes the crawler's requests a crime."},
         answer="a",
         why="RFC 9309, the standard for robots.txt, says its rules are not a form of access authorization; a "
             "server enforces only what it is built to enforce, such as a rate limit or a login wall."),
     ConceptQuestion(
         "A face search engine is shown the photo of someone it has never indexed. What comes back?",
-        {"a": "\"No match\": the engine knows the person is not in its index.",
-         "b": "The indexed faces nearest to the photo, all of them strangers, unless a distance threshold "
-              "cuts them off.",
+        {"a": "\"No match\": the engine knows the person is not in its index, because it compares every face "
+              "it holds.",
+         "b": "The nearest indexed faces, all of them strangers, unless a distance threshold cuts them off.",
          "c": "An error, because the face is unknown."},
         answer="b",
         why="A nearest-neighbour search always has nearest neighbours; only a threshold, or a person reading "
             "the list critically, turns 'nearest' into 'no match'."),
     ConceptQuestion(
         "Reports put Clearview's database at tens of billions of images. What kind of figure is that?",
-        {"a": "A count audited by the regulators that fined the company.",
+        {"a": "A count audited by the regulators that fined the company, who inspected its servers during their "
+              "investigations.",
          "b": "A measurement published by NIST.",
          "c": "The company's own claim, reported by others; nobody outside the company has counted."},
         answer="c",
@@ -61,30 +63,33 @@ AFTER = [
     ConceptQuestion(
         "A crawler like yours (the lesson's polite_crawl, which also downloaded the photos) sent its own "
         "User-Agent, obeyed robots.txt, kept to the rate and skipped opted-out profiles. What follows?",
-        {"a": "It was polite to the platform; the people in the photos still never agreed, and faces of "
-              "private and opted-out members in friends' public posts were collected anyway.",
+        {"a": "It was polite to the platform; the people never agreed, and private members' faces in friends' public "
+              "posts were collected anyway.",
          "b": "The people in the photos consented, because the platform's rules were followed.",
-         "c": "The collection is lawful under the GDPR, because the data was public and the crawl polite."},
+         "c": "The collection is lawful under the GDPR, because the data was public, the crawl was polite and "
+              "robots.txt allowed every page it fetched."},
         answer="a",
         why="Politeness protects the platform's servers and contract; the lesson's index still identified a "
             "private member from a friend's group photo, and consent is the people's, not the platform's."),
     ConceptQuestion(
         "When does a profile photo become biometric data whose processing GDPR Art. 9 prohibits unless an "
         "exception applies?",
-        {"a": "Always: every photo of a face is biometric data.",
+        {"a": "Always: every photo of a face is biometric data from the moment it is taken, whoever takes it and "
+              "whatever is done with it later.",
          "b": "Never, as long as the photo was posted publicly.",
-         "c": "When it is processed by specific technical means to identify a person uniquely, for example "
-              "turned into a searchable face vector."},
+         "c": "When it is processed by specific technical means to identify a person uniquely, e.g. turned into a "
+              "face vector."},
         answer="c",
         why="Art. 4(14) defines biometric data by the technical processing that allows unique identification; "
             "Art. 9(1) prohibits processing it for that purpose unless Art. 9(2) applies."),
     ConceptQuestion(
         "What did the Court of Appeal decide in R (Bridges) v Chief Constable of South Wales Police (2020)?",
-        {"a": "That live face recognition is banned in England and Wales.",
-         "b": "That this police use of live face recognition was unlawful: too broad a discretion over who "
-              "was on the watchlists and where the cameras went, a deficient data protection impact "
-              "assessment, and no reasonable steps to check the software for racial or sex bias.",
-         "c": "That it was lawful, because an officer reviewed every match before acting."},
+        {"a": "That live face recognition by the police is banned in England and Wales, and that forces must stop "
+              "every deployment and delete the images.",
+         "b": "That this police use was unlawful: watchlists and locations were left too open, the data protection "
+              "impact assessment was deficient, and the force did not check the software for bias.",
+         "c": "That it was lawful: an officer reviewed every match before acting, and the court held that such a "
+              "human in the loop makes any police use of the technology proportionate."},
         answer="b",
         why="The court allowed the appeal on those three grounds ([2020] EWCA Civ 1058) and rejected the "
             "ground that the use was disproportionate; it did not ban the technology, it required clear "
@@ -92,16 +97,18 @@ AFTER = [
     ConceptQuestion(
         "What does the EU AI Act's Art. 5(1)(e) prohibit?",
         {"a": "Every use of face recognition by the police.",
-         "b": "AI systems that create or expand face recognition databases by untargeted scraping of facial "
-              "images from the internet or CCTV footage.",
-         "c": "Any automated collection of public web pages."},
+         "b": "AI systems that build or expand face recognition databases by untargeted scraping of faces from the "
+              "internet or CCTV footage.",
+         "c": "Any automated collection of public web pages, by search engines, archives and researchers alike, "
+              "whatever the pages contain and whatever they are used for."},
         answer="b",
         why="That is the text of Art. 5(1)(e) of Regulation (EU) 2024/1689, which applies since 2 February 2025, "
             "with fines since 2 August 2025. It targets building face databases by scraping, not every use of "
             "face recognition, and it says nothing about web pages without faces."),
     ConceptQuestion(
         "An erasure request asks only for 'the photos of me' to be deleted. What does the search engine keep?",
-        {"a": "Nothing that matters: without the photos it cannot find you.",
+        {"a": "Nothing that matters: without the photos it cannot find you, since every search compares the new "
+              "photo with the stored photos.",
          "b": "Only the thumbnails of the photos.",
          "c": "The face vectors and templates computed from the photos, which are what the search runs on."},
         answer="c",
