@@ -312,3 +312,17 @@ def test_a_text_that_excludes_sharing_selling_and_publishing_passes():
 def test_chosen_option_ignores_case_spacing_and_a_final_stop_only(value, expected):
     option, problem = check.chosen_option(value, check.ON_WITHDRAWAL, "on_withdrawal")
     assert option == expected and (problem is None) == (expected is not None)
+
+
+# ----------------------------------------------------------------------------- concept questions
+
+@pytest.mark.parametrize("when, questions, judge", [("before", check.BEFORE, check.concepts_before),
+                                                     ("after", check.AFTER, check.concepts_after)])
+def test_concept_questions_right_letters_pass_and_every_wrong_letter_fails(when, questions, judge):
+    right = {n: q.answer for n, q in enumerate(questions, start=1)}
+    assert judge(right) and judge([q.answer.upper() + ")" for q in questions])
+    for n, q in enumerate(questions, start=1):
+        assert len(q.options) >= 3 and q.answer in q.options
+        for wrong in set(q.options) - {q.answer}:
+            feedback = judge({**right, n: wrong})
+            assert not feedback and f"{n}. ❌ {wrong}: not this one. The answer is {q.answer}" in feedback.message
