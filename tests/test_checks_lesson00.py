@@ -7,6 +7,7 @@ import pytest
 
 from course import faces, provenance
 from course.checks import lesson00 as check
+from test_concept_questions_in_notebooks import assert_every_letter_judged
 
 
 @pytest.fixture(scope="module")
@@ -316,13 +317,5 @@ def test_chosen_option_ignores_case_spacing_and_a_final_stop_only(value, expecte
 
 # ----------------------------------------------------------------------------- concept questions
 
-@pytest.mark.parametrize("when, questions, judge", [("before", check.BEFORE, check.concepts_before),
-                                                     ("after", check.AFTER, check.concepts_after)])
-def test_concept_questions_right_letters_pass_and_every_wrong_letter_fails(when, questions, judge):
-    right = {n: q.answer for n, q in enumerate(questions, start=1)}
-    assert judge(right) and judge([q.answer.upper() + ")" for q in questions])
-    for n, q in enumerate(questions, start=1):
-        assert len(q.options) >= 3 and q.answer in q.options
-        for wrong in set(q.options) - {q.answer}:
-            feedback = judge({**right, n: wrong})
-            assert not feedback and f"{n}. ❌ {wrong}: not this one. The answer is {q.answer}" in feedback.message
+def test_concept_questions_right_letters_pass_and_every_wrong_letter_fails():
+    assert_every_letter_judged(check)

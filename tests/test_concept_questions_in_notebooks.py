@@ -40,6 +40,19 @@ def _listed_questions(path: Path, when: str) -> list[tuple[str, dict[str, str]]]
     return questions
 
 
+def assert_every_letter_judged(module) -> None:
+    """A lesson's concept questions: the right letters pass, written two ways, and each wrong letter of each question
+    fails with that question's explanation. Each lesson's check tests call this for its module."""
+    for questions, judge in ((module.BEFORE, module.concepts_before), (module.AFTER, module.concepts_after)):
+        right = {n: q.answer for n, q in enumerate(questions, start=1)}
+        assert judge(right) and judge([q.answer.upper() + ")" for q in questions])
+        for n, q in enumerate(questions, start=1):
+            assert len(q.options) >= 3 and q.answer in q.options
+            for wrong in set(q.options) - {q.answer}:
+                feedback = judge({**right, n: wrong})
+                assert not feedback and f"{n}. ❌ {wrong}: not this one. The answer is {q.answer}" in feedback.message
+
+
 def test_the_lessons_of_this_course_have_concept_checks():
     lessons = {path.name[:2] for path, _ in _lessons_with_concept_checks()}
     assert {"00", "01", "06"} <= lessons
