@@ -7,7 +7,6 @@ import pytest
 
 from course import faces, provenance
 from course.checks import lesson00 as check
-from test_concept_questions_in_notebooks import assert_every_letter_judged
 
 
 @pytest.fixture(scope="module")
@@ -313,9 +312,3 @@ def test_a_text_that_excludes_sharing_selling_and_publishing_passes():
 def test_chosen_option_ignores_case_spacing_and_a_final_stop_only(value, expected):
     option, problem = check.chosen_option(value, check.ON_WITHDRAWAL, "on_withdrawal")
     assert option == expected and (problem is None) == (expected is not None)
-
-
-# ----------------------------------------------------------------------------- concept questions
-
-def test_concept_questions_right_letters_pass_and_every_wrong_letter_fails():
-    assert_every_letter_judged(check)

@@ -8,7 +8,6 @@ from scipy.spatial.distance import cdist
 from sklearn.neighbors import NearestNeighbors
 
 from course.checks import lesson01 as check
-from test_concept_questions_in_notebooks import assert_every_letter_judged
 
 
 # ----------------------------------------------------------------------------- exercise 1: LFW's consent section
@@ -176,9 +175,3 @@ def test_nearest_neighbour_ids_catches_positions_when_ids_equal_positions():
     feedback = check.nearest_neighbour_ids(positions, gallery, np.arange(6), probes)
     assert not feedback and "positions in the gallery" in feedback.message
     assert check.nearest_neighbour_ids(_nearest_ids, gallery, np.arange(6), probes)
-
-
-# ----------------------------------------------------------------------------- concept questions
-
-def test_concept_questions_right_letters_pass_and_every_wrong_letter_fails():
-    assert_every_letter_judged(check)

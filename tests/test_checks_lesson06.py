@@ -11,7 +11,6 @@ import pytest
 from course import capstone, crawl, fairness, metrics, scrapelab
 from course.checks import lesson06 as check
 from test_capstone import calibrated, groups, people, person, splits, vendor_of  # noqa: F401 - shared fixtures
-from test_concept_questions_in_notebooks import assert_every_letter_judged
 
 TARGET = capstone.TARGET_FMR
 
@@ -415,7 +414,3 @@ def test_report_evidence_may_quote_dlibs_published_lfw_figures(measured, capsys)
     report["threshold"]["evidence"] = "dlib reports 99.13% on LFW, encoded once as this service does."
     assert check.audit_report(report, measured)
     assert "only numbers in the evidence are published claims" in capsys.readouterr().out
-
-
-def test_concept_questions_right_letters_pass_and_every_wrong_letter_fails():
-    assert_every_letter_judged(check)
