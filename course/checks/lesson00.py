@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from . import Feedback, chosen_option, verdict
+from . import ConceptQuestion, Feedback, chosen_option, concept_quiz, verdict
 
 
 def _as_image(answer: object, expected: np.ndarray) -> tuple[np.ndarray | None, str | None]:
@@ -350,3 +350,104 @@ def consent_record(record: object, terms: object) -> Feedback:
     return verdict(True, "Your terms are right (this part is checked): one use covered, every other use excluded, "
                       "withdrawal at any time, and the photo and its embedding both deleted.\n\n"
                       f"Your consent text:\n  {record['consent']}\n\n{RUBRIC}\n\nA model answer:\n  {MODEL_ANSWER}")
+
+
+# ----------------------------------------------------------------------------- concept questions
+
+#: The course's entry questions, asked before lesson 00: what a learner may already believe.
+BEFORE = [
+    ConceptQuestion(
+        "What is a face embedding?",
+        {"a": "a compressed copy of the photo, from which the photo can be restored exactly",
+         "b": "a list of numbers computed from a face, so that photos of the same person give nearby lists",
+         "c": "a description of the face in words, such as eye colour and hair style"},
+        answer="b",
+        why="an embedding is a vector (dlib's has 128 numbers) computed by a network trained to put photos of one "
+            "person close together and photos of different people far apart; it is not the photo, yet lesson 04 "
+            "shows how much of the face it still gives away."),
+    ConceptQuestion(
+        "A face search service deletes one of your photos. Can it still find you from a new photo?",
+        {"a": "no: deleting the photo deletes everything the service knew about you",
+         "b": "only if the same photo is still posted somewhere else on the web",
+         "c": "it may: the embedding, the search index, backups and models computed from the photo can outlive it"},
+        answer="c",
+        why="what was computed from a photo is stored apart from it; lessons 04 and 06 measure what stays behind "
+            "when only the photo is deleted."),
+    ConceptQuestion(
+        "Photos that anyone can see on the open web: may a company collect them to build a face search engine?",
+        {"a": "yes: what is public may be used for anything",
+         "b": "yes, as long as the photos carry no copyright notice",
+         "c": "not freely: data-protection authorities in several countries found Clearview's collection unlawful"},
+        answer="c",
+        why="being visible is not agreeing to be identified; regulators in Australia, Canada, Italy, France, Greece, "
+            "the UK and the Netherlands acted against Clearview's collection, and faces processed to identify people "
+            "are specially protected data under the GDPR (Art. 9)."),
+    ConceptQuestion(
+        "A face drawn by a program that never saw a photo: is it free of any link to real people?",
+        {"a": "it holds no real person's pixels, but the tools used to make or tune it may have learned from real faces",
+         "b": "no: such a face is a blend of pixels from real photos",
+         "c": "yes: no real person is involved in any way"},
+        answer="a",
+        why="the course's generator copies no pixel of anyone, but its parameters were tuned against dlib's "
+            "recogniser, which was trained on faces collected from the web; many other generators are trained on "
+            "real faces directly."),
+]
+
+#: The key ideas of lesson 00, asked at its end.
+AFTER = [
+    ConceptQuestion(
+        "What does a synthetic face's provenance record let anyone do?",
+        {"a": "rebuild the exact image from the generator version and its two seeds",
+         "b": "prove which real person the face resembles",
+         "c": "nothing more than label the image as synthetic"},
+        answer="a",
+        why="the identity seed fixes the person and the view seed the photo; exercise 1 rebuilt an image bit for bit "
+            "from them, which is also how the consent guard checks a synthetic record."),
+    ConceptQuestion(
+        "The consent guard accepts a photo of a real person that comes with a well-written consent record. What has "
+        "it established?",
+        {"a": "that the person in the photo agreed to it",
+         "b": "that the consent covers computing a face embedding",
+         "c": "only that a record is there and is not withdrawn, too short to say anything, or a refusal"},
+        answer="c",
+        why="for a real photo the guard can only read the record; whether it is genuine, whether it is the pictured "
+            "person's, and whether it covers the use stay with the people involved."),
+    ConceptQuestion(
+        "A person withdraws the consent under which you computed an embedding of their photo. What must go?",
+        {"a": "the photo; the embedding may stay, since it is only numbers",
+         "b": "the photo and the embedding computed from it",
+         "c": "nothing: withdrawal applies only to future uses"},
+        answer="b",
+        why="the embedding is biometric data derived from the face, and it can still be matched against new photos "
+            "of the person; withdrawing consent (GDPR Art. 7(3), Art. 17(1)(b)) covers it too."),
+    ConceptQuestion(
+        "Under the GDPR, when is a photo of a face special-category biometric data (Art. 9)?",
+        {"a": "always: every photo of a face is biometric data",
+         "b": "when it is processed by technical means to identify the person uniquely, e.g. to compute an embedding "
+              "and match it",
+         "c": "never, once the photo has been made public"},
+        answer="b",
+        why="Art. 4(14) defines biometric data by the technical processing that allows unique identification, and "
+            "Recital 51 says photos are covered only when processed that way; publishing a photo does not take it "
+            "out of the GDPR."),
+    ConceptQuestion(
+        "A study plans to use 5,000 Flickr photos published under a Creative Commons licence. What would an ethics "
+        "committee still ask?",
+        {"a": "nothing: the licence already allows reuse",
+         "b": "only which version of the licence applies",
+         "c": "on what lawful basis the faces are processed, whether the people pictured agreed, how little is kept "
+              "and for how long, and who is harmed if it leaks"},
+        answer="c",
+        why="a copyright licence comes from whoever took the photo and covers copying it; it is not the consent of "
+            "the people in it to biometric processing (MegaFace was built exactly this way, lesson 01)."),
+]
+
+
+def concepts_before(answers) -> Feedback:
+    """The course's entry questions, before lesson 00: wrong answers are expected here."""
+    return concept_quiz("before", BEFORE, answers)
+
+
+def concepts_after(answers) -> Feedback:
+    """Lesson 00's key ideas, at its end."""
+    return concept_quiz("after", AFTER, answers)

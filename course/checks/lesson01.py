@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Feedback, chosen_option, not_done, verdict
+from . import ConceptQuestion, Feedback, chosen_option, concept_quiz, not_done, verdict
 
 
 def _nearest_up_to_ties(answer: np.ndarray, gallery_ids: np.ndarray, distances: np.ndarray) -> bool:
@@ -164,3 +164,90 @@ def lfw_consent_section(answer: object) -> Feedback:
         return verdict(False, "Check again — " + "; ".join(problems) + ".")
     return verdict(True, "Right: news photos, people neither notified nor asked. A datasheet makes that visible "
                       "to everyone who later trains on the set.")
+
+
+# ----------------------------------------------------------------------------- concept questions
+
+#: Before lesson 01: what a learner may already believe about images and face data sets.
+BEFORE = [
+    ConceptQuestion(
+        "To a computer, a colour photo of 256 x 256 pixels is...",
+        {"a": "a list of the objects and people it shows",
+         "b": "a grid of 256 x 256 x 3 numbers, one red, green and blue intensity per pixel",
+         "c": "a single number that identifies the file"},
+        answer="b",
+        why="an image is an array (height x width x 3 colour channels, each 0 to 255); what it shows has to be "
+            "computed from those 196,608 numbers."),
+    ConceptQuestion(
+        "Where did the faces in famous research data sets such as LFW, MS-Celeb-1M and MegaFace come from?",
+        {"a": "volunteers who signed consent forms in a lab",
+         "b": "synthetic faces drawn by a computer",
+         "c": "photos found online, collected without asking the people pictured"},
+        answer="c",
+        why="LFW came from news photographs, MS-Celeb-1M from web searches for celebrities' names and MegaFace from "
+            "Flickr photos; none asked the people in them."),
+    ConceptQuestion(
+        "Two photos of the same person: are their pixels a good way to tell that it is the same person?",
+        {"a": "only partly: light, pose and expression change the pixels more than a change of person does",
+         "b": "yes: the same face gives the same pixels",
+         "c": "no: pixels carry no information about who is pictured"},
+        answer="a",
+        why="in this lesson nearest-neighbour search on pixels finds the right person about half the time among 100 "
+            "(chance is 1 %), far below dlib's embedding: the pixels hold identity, mixed with everything else."),
+]
+
+#: After lesson 01: its key ideas.
+AFTER = [
+    ConceptQuestion(
+        "What should the collection-process section of a face data set's datasheet say about consent?",
+        {"a": "only the licence under which the images may be copied",
+         "b": "where the photos came from, and whether the people pictured were told and whether they agreed",
+         "c": "nothing: consent is a legal matter outside the data set"},
+        answer="b",
+        why="a datasheet (Gebru et al.) records how the data were collected, so that everyone who trains on the set "
+            "can see whether anyone was asked; a licence comes from whoever holds the copyright, not the people "
+            "pictured."),
+    ConceptQuestion(
+        "MS-Celeb-1M was taken down in 2019. What became of the harm?",
+        {"a": "it ended with the takedown",
+         "b": "copies, data sets derived from it and models trained on it stayed in use",
+         "c": "the people in it were notified and could ask to be removed from every copy"},
+        answer="b",
+        why="Peng, Mathur and Narayanan found harms persisting through derivatives and trained models; taking a data "
+            "set down does not take back what was learned from it (lesson 04)."),
+    ConceptQuestion(
+        "Why do the first eigenfaces mostly show light and the outline of hair and jaw, not what makes a person "
+        "recognisable?",
+        {"a": "too few components were kept; with more, identity would come first",
+         "b": "the synthetic faces have too little identity to find",
+         "c": "PCA finds the directions of largest variance, and lighting varies more than identity"},
+        answer="c",
+        why="PCA knows nothing of who is who: it ranks directions by variance. The lesson measured that 40 or 100 "
+            "eigenfaces instead of 60 change rank-1 by at most 1.7 points."),
+    ConceptQuestion(
+        "Nearest-neighbour identification returns the nearest gallery face for each probe. What must it return?",
+        {"a": "the identity stored for that gallery face",
+         "b": "the row position of that gallery face",
+         "c": "the distance to that gallery face"},
+        answer="a",
+        why="a row position equals an identity only when the gallery happens to be sorted that way; exercise 2's "
+            "check reverses the gallery to tell the two apart."),
+    ConceptQuestion(
+        "What did turning the head further, to ±35°, do to identification on pixels and eigenfaces?",
+        {"a": "nothing: PCA removes the pose",
+         "b": "it lowered rank-1 by about 20 points, from about 52 % to 30 %",
+         "c": "it raised rank-1, since more views carry more information"},
+        answer="b",
+        why="a photo's pixels mix identity with pose, light and expression, and PCA cannot separate them; deep "
+            "embeddings (lesson 02) are trained to keep the identity and drop the rest."),
+]
+
+
+def concepts_before(answers) -> Feedback:
+    """Before lesson 01: images as arrays, and where face data sets came from."""
+    return concept_quiz("before", BEFORE, answers)
+
+
+def concepts_after(answers) -> Feedback:
+    """After lesson 01: datasheets, takedowns, eigenfaces and nearest-neighbour identification."""
+    return concept_quiz("after", AFTER, answers)
