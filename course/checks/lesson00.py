@@ -358,9 +358,9 @@ def consent_record(record: object, terms: object) -> Feedback:
 BEFORE = [
     ConceptQuestion(
         "What is a face embedding?",
-        {"a": "a compressed copy of the photo, from which the photo can be restored exactly",
-         "b": "a list of numbers computed from a face, so that photos of the same person give nearby lists",
-         "c": "a description of the face in words, such as eye colour and hair style"},
+        {"a": "a compressed copy of the photo, like a small JPEG, from which every pixel can be restored exactly",
+         "b": "a list of numbers, close together for photos of the same person",
+         "c": "a description of the face in words, such as eye colour, hair style and the shape of the nose"},
         answer="b",
         why="an embedding is a vector (dlib's has 128 numbers) computed by a network trained to put photos of one "
             "person close together and photos of different people far apart; it is not the photo, yet lesson 04 "
@@ -368,24 +368,24 @@ BEFORE = [
     ConceptQuestion(
         "A face search service deletes one of your photos. Can it still find you from a new photo?",
         {"a": "no: deleting the photo deletes everything the service knew about you",
-         "b": "only if the same photo is still posted somewhere else on the web",
-         "c": "it may: the embedding, the search index, backups and models computed from the photo can outlive it"},
+         "b": "only if the same photo is still posted somewhere else on the web, where the service can collect it again",
+         "c": "it may: the embedding, index and backups made from the photo can outlive it"},
         answer="c",
         why="what was computed from a photo is stored apart from it; lessons 04 and 06 measure what stays behind "
             "when only the photo is deleted."),
     ConceptQuestion(
         "Photos that anyone can see on the open web: may a company collect them to build a face search engine?",
         {"a": "yes: what is public may be used for anything",
-         "b": "yes, as long as the photos carry no copyright notice",
-         "c": "not freely: data-protection authorities in several countries found Clearview's collection unlawful"},
+         "b": "yes, as long as the photos carry no copyright notice and the website's terms do not forbid copying",
+         "c": "not freely: regulators in several countries found Clearview's collection unlawful"},
         answer="c",
         why="being visible is not agreeing to be identified; regulators in Australia, Canada, Italy, France, Greece, "
             "the UK and the Netherlands acted against Clearview's collection, and faces processed to identify people "
             "are specially protected data under the GDPR (Art. 9)."),
     ConceptQuestion(
         "A face drawn by a program that never saw a photo: is it free of any link to real people?",
-        {"a": "it holds no real person's pixels, but the tools used to make or tune it may have learned from real faces",
-         "b": "no: such a face is a blend of pixels from real photos",
+        {"a": "it holds no real person's pixels, but the tools that made it may have learned from real faces",
+         "b": "no: such a face is a blend of pixels cut from real photos, mixed so that no single person shows",
          "c": "yes: no real person is involved in any way"},
         answer="a",
         why="the course's generator copies no pixel of anyone, but its parameters were tuned against dlib's "
@@ -398,15 +398,15 @@ AFTER = [
     ConceptQuestion(
         "What does a synthetic face's provenance record let anyone do?",
         {"a": "rebuild the exact image from the generator version and its two seeds",
-         "b": "prove which real person the face resembles",
-         "c": "nothing more than label the image as synthetic"},
+         "b": "prove which real person the face resembles most",
+         "c": "nothing more than label the image as synthetic, so that it is not mistaken for a real photo"},
         answer="a",
         why="the identity seed fixes the person and the view seed the photo; exercise 1 rebuilt an image bit for bit "
             "from them, which is also how the consent guard checks a synthetic record."),
     ConceptQuestion(
         "The consent guard accepts a photo of a real person that comes with a well-written consent record. What has "
         "it established?",
-        {"a": "that the person in the photo agreed to it",
+        {"a": "that the person in the photo agreed to it, since the record names them and says what they agreed to",
          "b": "that the consent covers computing a face embedding",
          "c": "only that a record is there and is not withdrawn, too short to say anything, or a refusal"},
         answer="c",
@@ -414,18 +414,17 @@ AFTER = [
             "person's, and whether it covers the use stay with the people involved."),
     ConceptQuestion(
         "A person withdraws the consent under which you computed an embedding of their photo. What must go?",
-        {"a": "the photo; the embedding may stay, since it is only numbers",
+        {"a": "the photo; the embedding may stay, since it is only numbers and shows no face",
          "b": "the photo and the embedding computed from it",
-         "c": "nothing: withdrawal applies only to future uses"},
+         "c": "nothing: withdrawal applies only to uses that have not started yet"},
         answer="b",
         why="the embedding is biometric data derived from the face, and it can still be matched against new photos "
             "of the person; withdrawing consent (GDPR Art. 7(3), Art. 17(1)(b)) covers it too."),
     ConceptQuestion(
         "Under the GDPR, when is a photo of a face special-category biometric data (Art. 9)?",
-        {"a": "always: every photo of a face is biometric data",
-         "b": "when it is processed by technical means to identify the person uniquely, e.g. to compute an embedding "
-              "and match it",
-         "c": "never, once the photo has been made public"},
+        {"a": "always: every photo of a face is biometric data, from the moment the camera takes it",
+         "b": "when it is processed by technical means to identify the person uniquely",
+         "c": "never, once the photo has been made public by the person in it"},
         answer="b",
         why="Art. 4(14) defines biometric data by the technical processing that allows unique identification, and "
             "Recital 51 says photos are covered only when processed that way; publishing a photo does not take it "
@@ -434,9 +433,8 @@ AFTER = [
         "A study plans to use 5,000 Flickr photos published under a Creative Commons licence. What would an ethics "
         "committee still ask?",
         {"a": "nothing: the licence already allows reuse",
-         "b": "only which version of the licence applies",
-         "c": "on what lawful basis the faces are processed, whether the people pictured agreed, how little is kept "
-              "and for how long, and who is harmed if it leaks"},
+         "b": "only which version of the Creative Commons licence applies, and whether it allows commercial use",
+         "c": "on what lawful basis, whether the people pictured agreed, and how the data is kept"},
         answer="c",
         why="a copyright licence comes from whoever took the photo and covers copying it; it is not the consent of "
             "the people in it to biometric processing (MegaFace was built exactly this way, lesson 01)."),

@@ -172,8 +172,8 @@ def lfw_consent_section(answer: object) -> Feedback:
 BEFORE = [
     ConceptQuestion(
         "To a computer, a colour photo of 256 x 256 pixels is...",
-        {"a": "a list of the objects and people it shows",
-         "b": "a grid of 256 x 256 x 3 numbers, one red, green and blue intensity per pixel",
+        {"a": "a list of the objects and people it shows, each with its position in the picture",
+         "b": "a grid of 256 x 256 x 3 numbers: red, green and blue per pixel",
          "c": "a single number that identifies the file"},
         answer="b",
         why="an image is an array (height x width x 3 colour channels, each 0 to 255); what it shows has to be "
@@ -181,15 +181,15 @@ BEFORE = [
     ConceptQuestion(
         "Where did the faces in famous research data sets such as LFW, MS-Celeb-1M and MegaFace come from?",
         {"a": "volunteers who signed consent forms in a lab",
-         "b": "synthetic faces drawn by a computer",
+         "b": "synthetic faces drawn by a computer program, so that no real person appears in them",
          "c": "photos found online, collected without asking the people pictured"},
         answer="c",
         why="LFW came from news photographs, MS-Celeb-1M from web searches for celebrities' names and MegaFace from "
             "Flickr photos; none asked the people in them."),
     ConceptQuestion(
         "Two photos of the same person: are their pixels a good way to tell that it is the same person?",
-        {"a": "only partly: light, pose and expression change the pixels more than a change of person does",
-         "b": "yes: the same face gives the same pixels",
+        {"a": "only partly: light and pose can change the pixels more than a change of person does",
+         "b": "yes: the same face gives the same pixels, so matching pixels is a reliable test of identity",
          "c": "no: pixels carry no information about who is pictured"},
         answer="a",
         why="in this lesson nearest-neighbour search on pixels finds the right person about half the time among 100 "
@@ -200,8 +200,8 @@ BEFORE = [
 AFTER = [
     ConceptQuestion(
         "What should the collection-process section of a face data set's datasheet say about consent?",
-        {"a": "only the licence under which the images may be copied",
-         "b": "where the photos came from, and whether the people pictured were told and whether they agreed",
+        {"a": "only the licence under which the images may be copied, since the licence is what governs their reuse",
+         "b": "where the photos came from, and whether the people pictured were told and agreed",
          "c": "nothing: consent is a legal matter outside the data set"},
         answer="b",
         why="a datasheet (Gebru et al.) records how the data were collected, so that everyone who trains on the set "
@@ -218,16 +218,16 @@ AFTER = [
     ConceptQuestion(
         "Why do the first eigenfaces mostly show light and the outline of hair and jaw, not what makes a person "
         "recognisable?",
-        {"a": "too few components were kept; with more, identity would come first",
+        {"a": "too few components were kept; with more components, the identity directions would come first",
          "b": "the synthetic faces have too little identity to find",
-         "c": "PCA finds the directions of largest variance, and lighting varies more than identity"},
+         "c": "PCA ranks directions by variance, and lighting varies more than identity"},
         answer="c",
         why="PCA knows nothing of who is who: it ranks directions by variance. The lesson measured that 40 or 100 "
             "eigenfaces instead of 60 change rank-1 by at most 1.7 points."),
     ConceptQuestion(
         "Nearest-neighbour identification returns the nearest gallery face for each probe. What must it return?",
         {"a": "the identity stored for that gallery face",
-         "b": "the row position of that gallery face",
+         "b": "the row position of that gallery face, so that its photo can be looked up",
          "c": "the distance to that gallery face"},
         answer="a",
         why="a row position equals an identity only when the gallery happens to be sorted that way; exercise 2's "
@@ -235,9 +235,9 @@ AFTER = [
     ConceptQuestion(
         "What did turning the head further, to ±35°, do to identification on pixels and eigenfaces?",
         {"a": "nothing: PCA removes the pose",
-         "b": "it lowered rank-1 by about 20 points, from about 52 % to 30 %",
-         "c": "it raised rank-1, since more views carry more information"},
-        answer="b",
+         "b": "it raised rank-1, since more views of each person carry more information about the face",
+         "c": "it lowered rank-1 by about 20 points, from about 52 % to 30 %"},
+        answer="c",
         why="a photo's pixels mix identity with pose, light and expression, and PCA cannot separate them; deep "
             "embeddings (lesson 02) are trained to keep the identity and drop the rest."),
 ]

@@ -776,8 +776,8 @@ BEFORE = [
     ConceptQuestion(
         "A vendor says its face search is \"99.6% accurate\". What does that tell you about how often it puts the "
         "wrong person on a list of matches?",
-        {"a": "little: one accuracy figure mixes false matches with missed matches, and depends on the test set",
-         "b": "wrong people appear in 0.4 % of searches",
+        {"a": "little: one accuracy figure mixes false matches with missed matches",
+         "b": "wrong people appear in 0.4 % of searches, since 99.6 % of its answers are right",
          "c": "the false match rate is 0.4 %"},
         answer="a",
         why="accuracy counts right decisions over some set of pairs; on the capstone's test pairs 0.6 scores 40.4 % "
@@ -786,15 +786,15 @@ BEFORE = [
     ConceptQuestion(
         "A service confirms: \"all your data has been permanently deleted\". What is that confirmation?",
         {"a": "proof that the data is gone",
-         "b": "a legal guarantee that backups are clean too",
-         "c": "a claim, which an audit checks against every store, the backups and a restore"},
+         "b": "a legal guarantee that the backups, and every copy held by partners, are clean too",
+         "c": "a claim, to be checked against every store, the backups and a restore"},
         answer="c",
         why="a confirmation is written by the party being audited; lesson 04 and task 2 of this lesson find data "
             "left in the index, its trained centres and a backup that a restore brings back."),
     ConceptQuestion(
         "A crawler's log shows that it requested robots.txt first. What does that show?",
-        {"a": "that it obeys robots.txt",
-         "b": "only that it knew the rules; the paths it requested afterwards show whether it kept them",
+        {"a": "that it obeys robots.txt, since a crawler reads the file only in order to follow it",
+         "b": "only that it knew the rules; the paths it requested next show whether it kept them",
          "c": "that it is authorised to fetch the whole site"},
         answer="b",
         why="reading robots.txt is not obeying it, and robots.txt grants no authorisation (RFC 9309); the "
@@ -806,8 +806,8 @@ AFTER = [
     ConceptQuestion(
         "Two photos give dlib embeddings at distance 0.45. Are they the same person?",
         {"a": "yes: anything under dlib's default 0.6 is a match",
-         "b": "it depends on a threshold chosen for the population served, at the error rates one accepts",
-         "c": "no: only identical embeddings mean the same person"},
+         "b": "it depends on the threshold chosen for the population served",
+         "c": "no: only identical embeddings mean the same person, and 0.45 is far from zero"},
         answer="b",
         why="a threshold belongs to a recogniser and a population (lessons 02 and 06): at 0.6 the capstone's test "
             "people had FMR 60.7 %, and the threshold chosen for FMR 0.1 % was 0.315, under which 0.45 is no match."),
@@ -815,7 +815,7 @@ AFTER = [
         "How should an audit choose a threshold and report its error rates?",
         {"a": "choose it and report it on the same people, so the numbers are consistent",
          "b": "take the library's default and report the accuracy over all pairs",
-         "c": "choose it on development people and report FMR and FNMR on other, held-out people"},
+         "c": "choose it on development people; report FMR and FNMR on held-out people"},
         answer="c",
         why="rates measured on the people used to choose the threshold flatter it; held-out people show how it "
             "transfers, and FMR and FNMR separately show which error is made."),
@@ -830,16 +830,16 @@ AFTER = [
             "gives about a 10 % chance per search, and one of 10,000 almost certainly a wrong candidate."),
     ConceptQuestion(
         "After a vendor's delete, where can a person still be, as lessons 04 and 06 measured?",
-        {"a": "nowhere, once the confirmation is sent",
+        {"a": "nowhere: the delete removes the person from every store, and the confirmation reports that",
          "b": "only in the photo store, until it is compacted",
-         "c": "in tombstoned index vectors, index centres trained on them, backups, and models trained on the data"},
+         "c": "in tombstoned index vectors, index centres, backups and trained models"},
         answer="c",
         why="each store must be cleaned on its own and a restore must replay the deletions; the capstone's "
             "service.find counted the index, its centres and the backup, and the restore brought the person back."),
     ConceptQuestion(
         "Calibrating the threshold lowered the false match rate of both simulated groups. What happened to the gap "
         "between them?",
-        {"a": "it vanished: both rates became small",
+        {"a": "it vanished: both rates became so small that the difference between them no longer matters",
          "b": "the ratio between the groups grew, from about 1.7 to about 56 times",
          "c": "it stayed the same ratio"},
         answer="b",
