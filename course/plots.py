@@ -7,6 +7,7 @@ consented: set and licence), as the course's rules ask.
 from __future__ import annotations
 
 import base64
+import html
 import io
 from typing import Sequence
 
@@ -23,8 +24,11 @@ def show(fig, alt: str) -> None:
     """Display a figure in the notebook with a text alternative that says what it shows, then close it.
 
     Every figure of the course goes through here, so that a screen-reader user gets the figure's point
-    (WCAG 2.1 success criterion 1.1.1). The text is the output's ``text/plain`` (read aloud, and compared by
-    nbval, so a changed description is noticed) and the ``alt`` of the PNG's metadata (used by the site).
+    (WCAG 2.1 success criterion 1.1.1). The output carries the alt text three ways: ``text/html`` (an
+    ``<img alt=...>`` with the PNG inline, which JupyterLab and the course site render, so the alt reaches
+    the page; JupyterLab's own PNG renderer sets no ``alt``), ``text/plain`` (read by plain-text front ends,
+    and compared by nbval, so a changed description is noticed) and the PNG's ``alt`` metadata; the bare
+    ``image/png`` stays for front ends that do not render HTML.
     Write what the figure shows and its take-away, not how it is drawn: "FMR falls and FNMR rises as the
     threshold grows; they cross near 0.40", not "a line plot"."""
     from IPython.display import display
@@ -35,8 +39,13 @@ def show(fig, alt: str) -> None:
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
     png = base64.b64encode(buffer.getvalue()).decode("ascii")
-    display({"image/png": png, "text/plain": f"[Figure] {alt}"}, raw=True,
+    display({"image/png": png, "text/html": figure_html(png, alt), "text/plain": f"[Figure] {alt}"}, raw=True,
             metadata={"image/png": {"alt": alt}})
+
+
+def figure_html(png_base64: str, alt: str) -> str:
+    """An ``<img>`` element showing a base64 PNG inline, with ``alt`` as its text alternative."""
+    return f'<img src="data:image/png;base64,{png_base64}" alt="{html.escape(alt, quote=True)}">'
 
 
 def face_grid(

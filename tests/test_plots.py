@@ -1,5 +1,7 @@
 """The course's figures carry a text alternative (tests of course.plots.show)."""
 
+from html.parser import HTMLParser
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -26,8 +28,24 @@ def test_show_sends_the_png_with_its_alt_text_in_text_plain_and_metadata(monkeyp
     (data, metadata), = shown
     assert data["image/png"].startswith("iVBOR")  # a base64 PNG
     assert data["text/plain"] == "[Figure] A falling line from 1 to 0."
+    assert data["text/html"] == f'<img src="data:image/png;base64,{data["image/png"]}" alt="A falling line from 1 to 0.">'
     assert metadata == {"image/png": {"alt": "A falling line from 1 to 0."}}
     assert not plt.fignum_exists(fig.number), "the figure is closed so the inline backend does not show it again"
+
+
+def test_the_html_alt_text_survives_quotes_and_angle_brackets(monkeypatch):
+    InteractiveShell.instance()
+    shown = _displayed(monkeypatch)
+    fig, _ = plt.subplots()
+    alt = 'Recall "at 10" rises from <0.5 to 0.9 & stays.'
+    show(fig, alt=alt)
+    (data, _), = shown
+    tags = []
+    parser = HTMLParser()
+    parser.handle_starttag = lambda tag, attrs: tags.append((tag, dict(attrs)))
+    parser.feed(data["text/html"])
+    (tag, attrs), = tags  # one element: the alt text cannot break out of its attribute
+    assert tag == "img" and attrs["alt"] == alt and attrs["src"] == f"data:image/png;base64,{data['image/png']}"
 
 
 @pytest.mark.parametrize("alt", [None, "", "plot", "figure 3.png"])
