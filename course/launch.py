@@ -188,6 +188,9 @@ def _stage(root: Path, stage: Path, hub_url: str | None) -> None:
         for linked in _linked_files(source, root):
             (stage / linked.relative_to(root)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(linked, stage / linked.relative_to(root))
+    # the site's Sphinx extension and the theme templates it adds (accessible names of the theme's controls)
+    shutil.copy2(SITE_CONFIG.parent / "accessible_theme.py", stage / "site" / "accessible_theme.py")
+    shutil.copytree(SITE_CONFIG.parent / "_templates", stage / "site" / "_templates", dirs_exist_ok=True)
     config = yaml.safe_load(SITE_CONFIG.read_text())
     # the one publishing setting, and the release the launch buttons open
     config["repository"].update(url=REPOSITORY, branch=COURSE_TAG)
