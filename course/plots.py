@@ -16,8 +16,20 @@ import numpy as np
 
 from .provenance import describe
 
-#: Okabe–Ito colours: distinguishable with the common forms of colour blindness.
+#: Okabe–Ito colours: distinguishable with the common forms of colour blindness. Colour is never the only
+#: cue: pair it with a line style, marker, hatch, direct label or legend text.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+#: The smallest text a course figure carries, in points (STYLE: "Text in figures >= 8 pt").
+MIN_FONT_PT = 8.0
+
+
+def small_text(fig, minimum: float = MIN_FONT_PT) -> list[str]:
+    """The visible texts of ``fig`` smaller than ``minimum`` points, as "'text' (size pt)": what to enlarge."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()  # tick labels get their text when drawn
+    return [f"{text.get_text()!r} ({text.get_fontsize():.1f} pt)" for text in fig.findobj(Text)
+            if text.get_visible() and text.get_text().strip() and text.get_fontsize() < minimum]
 
 
 def show(fig, alt: str) -> None:
@@ -68,14 +80,14 @@ def face_grid(
         ax = axes.flat[i]
         ax.imshow(image)
         caption = _wrap(describe(record))
-        ax.set_title(f"{labels[i]}\n{caption}" if labels else caption, fontsize=6.5)
+        ax.set_title(f"{labels[i]}\n{caption}" if labels else caption, fontsize=MIN_FONT_PT)
     if title:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1, 0.94) if title else None)
     return fig
 
 
-def _wrap(text: str, width: int = 26) -> str:
+def _wrap(text: str, width: int = 22) -> str:
     words, lines, line = text.split(), [], ""
     for word in words:
         if line and len(line) + len(word) + 1 > width:
