@@ -179,8 +179,9 @@ def test_lesson_00_runs_in_jupyterlab(lab, page):
     figures.first.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "lesson00-jupyterlab.png")
 
-    whole = axe_violations(page)
-    print(f"JupyterLab's own interface fails the axe rules {sorted(v['id'] for v in whole)} (not the course's)")
+    chrome = axe_violations(page, {"exclude": COURSE_CONTENT["include"]})
+    print(f"JupyterLab's own interface (outside the cells' text and outputs) fails the axe rules "
+          f"{sorted(v['id'] for v in chrome)}")
     violations = axe_violations(page, COURSE_CONTENT)
     assert not violations, "WCAG 2.1 AA violations in lesson 00's cells and outputs:\n" + summary(violations)
 
