@@ -1,5 +1,5 @@
 """Command line: ``python -m course learn | doctor | data build|fetch|verify NAME | student --out DIR |
-learner-branch``.
+summaries --out DIR | learner-branch``.
 
 ``learn`` is for learners (the same as ``faces-at-scale``: your own copy of the lessons, opened in
 JupyterLab); ``student --out DIR`` is for instructors (student copies to hand out)."""
@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     student_parser = commands.add_parser("student", help="instructors: write student versions of the lesson "
                                          "notebooks to hand out")
     student_parser.add_argument("--out", required=True, help="folder to write them into")
+    summaries_parser = commands.add_parser("summaries", help="instructors: write a printable one-page summary "
+                                           "of each lesson (HTML), made from the notebooks")
+    summaries_parser.add_argument("--out", required=True, help="folder to write them into")
     args, rest = parser.parse_known_args(argv)
     if args.command == "learn":
         from .edition import main as learn
@@ -44,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         from .student import write_student_versions
 
         for path in write_student_versions(args.out):
+            print(f"wrote {path}")
+        return 0
+
+    if args.command == "summaries":
+        from .summaries import write_summaries
+
+        for path in write_summaries(args.out):
             print(f"wrote {path}")
         return 0
 

@@ -34,14 +34,18 @@ MODEL_SHA256 = {
 REINSTALL = ("Reinstall the course environment from its lock file:  uv sync --reinstall  "
              "(with conda: conda env update -f environment.yml)")
 CORE_PACKAGES = ("numpy", "scipy", "PIL", "sklearn", "matplotlib", "tqdm", "face_recognition")
-#: Packages only some lessons import, and which: a missing one names the lessons it would break.
+#: The other packages the lessons import (themselves or through the course modules they use; a test scans
+#: them), each with the lessons that need it: a missing one names the lessons it would break.
 LESSON_PACKAGES = {
     "jupyterlab": "all lessons (the notebook interface)",
+    "IPython": "all lessons (figures and tables shown in the notebook)",
+    "threadpoolctl": "all lessons (single-threaded, reproducible sums)",
     "ipywidgets": "02 (the threshold slider)",
-    "threadpoolctl": "02b, 03, 04 (single-threaded, reproducible sums)",
-    "faiss": "03, 04 (search indexes)",
+    "faiss": "03, 04, 06 (search indexes)",
     "dask": "03b (sharded search)",
     "distributed": "03b (sharded search: the scheduler and workers)",
+    "psutil": "03b (each worker's memory)",
+    "dp_accounting": "04b (the privacy accountant of DP-SGD)",
 }
 DLIB_FIX = ("Reinstall the prebuilt dlib wheel (no compiler needed):  uv sync --reinstall-package dlib-bin  "
             "(with conda: conda install -c conda-forge dlib)")
@@ -98,7 +102,7 @@ def check_packages() -> Check:
         return Check(
             "core packages", False, "cannot import " + ", ".join(missing),
             f"This Python ({sys.executable}) is not the course's environment. Run the course's commands "
-            "through uv (uv run python -m course doctor), or activate the conda environment "
+            "through uv (uv run --no-dev python -m course doctor), or activate the conda environment "
             "(conda activate faces-at-scale).",
         )
     return Check("core packages", True, ", ".join(CORE_PACKAGES))

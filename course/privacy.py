@@ -113,6 +113,20 @@ def spent_epsilon(sigma: float, *, sample_rate: float, steps: int, delta: float 
     return float(accountant.get_epsilon(delta))
 
 
+def tpr_bound(epsilon: float, fpr: float, delta: float = DELTA) -> float:
+    """The most any membership attack can achieve against an (epsilon, delta)-DP model: TPR <= e^epsilon * FPR + delta.
+
+    It follows from the definition: "the attack says member" is one possible outcome, so its
+    probability with a photo in the training set is at most e^epsilon times its probability
+    without it, plus delta. Capped at 1 (a large epsilon promises nothing)."""
+    epsilon = _check_epsilon(epsilon)
+    if isinstance(fpr, bool) or not isinstance(fpr, (int, float, np.integer, np.floating)) or not 0 <= fpr <= 1:
+        raise ValueError(f"fpr is a false-positive rate between 0 and 1, got {fpr!r}")
+    if math.isinf(epsilon) or epsilon > 700:  # e^700 overflows a float; the bound is 1 long before
+        return 1.0
+    return float(min(1.0, math.exp(epsilon) * fpr + delta))
+
+
 def public_scaling() -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of the embeddings of *other* synthetic people (synthetic-crowd)."""
     from . import data
@@ -255,7 +269,7 @@ def sweep_table(rows: list[SweepRow]) -> str:
             low, high = r.interval(tpr)
             cells.append(f"{tpr:6.1%} [{low:5.1%}, {high:5.1%}]")
         noise = "-" if r.noise is None else f"{r.noise:.2f}"
-        lines.append(f"{r.label:<14} {noise:>6} {r.accuracy:8.0%} {cells[0]:>22} {cells[1]:>22}")
+        lines.append(f"{r.label:<14} {noise:>6} {r.accuracy:8.1%} {cells[0]:>22} {cells[1]:>22}")
     return "\n".join(lines)
 
 

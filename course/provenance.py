@@ -163,10 +163,22 @@ def _require_agreement(consent: object, what: str) -> None:
 
 
 def describe(record: dict) -> str:
-    """A one-line caption for a face: where it came from, for figure labels."""
+    """A one-line caption for a face: where it came from, for figure labels.
+
+    A cloaked photo (:mod:`course.cloaking`: the record holds a ``cloak`` entry) is captioned as
+    cloaked, with what was done to it, so it is never mistaken for the photo as it was taken."""
     source = require_provenance(record)["source"]
     if source == "synthetic":
-        return f"synthetic · {record['generator_version']} · id seed {record['identity_seed']}"
-    if source == "consented":
-        return f"{record['dataset']} · {record['licence']}"
-    return f"own photo of {record['subject']} (consent {record['consent_date']})"
+        caption = f"synthetic · {record['generator_version']} · id seed {record['identity_seed']}"
+    elif source == "consented":
+        caption = f"{record['dataset']} · {record['licence']}"
+    else:
+        caption = f"own photo of {record['subject']} (consent {record['consent_date']})"
+    cloak = record.get("cloak")
+    if cloak is not None:
+        if not isinstance(cloak, dict):
+            raise ValueError(f"the record's cloak entry should be a dict, got {type(cloak).__name__}")
+        grid = cloak.get("grid", "?")
+        caption += (f" · cloaked: ±{cloak.get('budget', '?')}/255 per pixel on a {grid}×{grid} grid, "
+                    f"{cloak.get('queries', '?')} queries to dlib")
+    return caption

@@ -58,8 +58,11 @@ def solution_pointer(heading: str, solution_link: str) -> str:
 
 
 def _with_pointers(source: str, solution_link: str) -> str:
-    """A markdown cell's source with a solution pointer after each exercise heading."""
-    return _HEADING.sub(lambda m: f"{m.group(0)}\n\n{solution_pointer(m.group(1), solution_link)}", source)
+    """A markdown cell's source with a solution pointer after each exercise heading.
+
+    Concept checks get none: their check explains every answer once the learner has tried."""
+    return _HEADING.sub(lambda m: m.group(0) if m.group(2).startswith("Concept check")
+                        else f"{m.group(0)}\n\n{solution_pointer(m.group(1), solution_link)}", source)
 
 
 def stub_source(source: str, exercise: str) -> str:

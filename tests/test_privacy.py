@@ -103,3 +103,36 @@ def test_plot_draws_both_curves(sweep):
     assert ax.get_xscale() == "log"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "accuracy (utility)" in labels and any("LiRA TPR at 1 %" in t for t in labels)
+
+
+@pytest.mark.parametrize("epsilon, fpr, expected", [
+    (1.0, 0.01, math.e * 0.01 + privacy.DELTA),     # about 2.7 %: a strong promise
+    (3.0, 0.01, math.exp(3) * 0.01 + privacy.DELTA),  # about 20 %
+    (10.0, 0.01, 1.0),                              # e^10 x 1 % > 1: no promise at all
+    (math.inf, 0.001, 1.0),
+    (0.3, 0.0, privacy.DELTA),                      # at FPR 0 only delta is left
+])
+def test_tpr_bound_is_e_to_the_epsilon_times_fpr_plus_delta(epsilon, fpr, expected):
+    assert privacy.tpr_bound(epsilon, fpr) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("fpr", [-0.1, 1.5, "1%", True])
+def test_tpr_bound_refuses_a_rate_outside_0_to_1(fpr):
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        privacy.tpr_bound(1.0, fpr)
+
+
+def test_the_table_gives_accuracy_to_a_tenth_of_a_point(sweep):
+    # Lesson 04b's exercise asks for an accuracy difference to two decimals: whole percents are too coarse.
+    ordinary = privacy.sweep_table(sweep).splitlines()[-1]
+    assert f"{sweep[-1].accuracy:.1%}" in ordinary
+
+
+def test_the_doctor_names_lesson_04b_when_the_accountant_is_missing(monkeypatch):
+    from course import doctor
+
+    real_find_spec = doctor.importlib.util.find_spec
+    monkeypatch.setattr(doctor.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "dp_accounting" else real_find_spec(name, *a))
+    result = doctor.check_lesson_packages()
+    assert not result.ok and "dp_accounting (lesson 04b" in result.detail

@@ -326,3 +326,23 @@ def test_a_cloak_record_does_not_cover_further_edits(cloaked_render):
         provenance.require_provenance(record, image=edited)
     with pytest.raises(ProvenanceError, match="does not re-render"):
         provenance.require_provenance(record, image=clean)
+
+
+def test_a_cloaked_photo_is_captioned_as_cloaked_with_what_was_done():
+    from course import cloaking, faces
+
+    record = faces.synthetic_faces(1, 1, seed=3).provenance[0]
+    entry = cloaking.load_cloaks()["cloaks"][0]
+    caption = provenance.describe(cloaking.cloaked_provenance(record, entry))
+    assert caption.startswith(provenance.describe(record))
+    assert f"cloaked: ±{entry['budget']}/255 per pixel on a {entry['grid']}×{entry['grid']} grid" in caption
+    assert f"{entry['queries']} queries to dlib" in caption
+    assert "cloaked" not in provenance.describe(record)
+
+
+def test_a_malformed_cloak_entry_is_named():
+    from course import faces
+
+    record = faces.synthetic_faces(1, 1, seed=3).provenance[0]
+    with pytest.raises(ValueError, match="cloak entry should be a dict"):
+        provenance.describe({**record, "cloak": "yes"})

@@ -18,8 +18,14 @@ from pathlib import Path
 
 import pytest
 from lab_server import jupyterlab
+from packaging.requirements import Requirement
 
 from course import edition, student
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = [path.name for path in student.lesson_sources()]
@@ -37,6 +43,27 @@ def test_there_are_exactly_two_commands_and_ci_runs_the_second():
     assert first.startswith("uv run ")
     ci = (ROOT / ".ci" / "run").read_text()
     assert f'"${{uv[@]}}" {second.removeprefix("uv ")}\n' in ci
+
+
+def test_the_learners_command_installs_no_developer_tools():
+    """The first command is uv's lean install: the lock's packages reachable from the course without the dev
+    group (every platform's, an upper bound) include none of the dev group's tools."""
+    first, _second = readme_commands()
+    assert shlex.split(first)[:3] == ["uv", "run", "--no-dev"]
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    packages = {package["name"]: package for package in lock["package"]}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    pending, installed = [project["project"]["name"]], set()
+    while pending:
+        name = pending.pop()
+        if name not in installed:
+            installed.add(name)
+            pending += [dependency["name"] for dependency in packages[name].get("dependencies", [])]
+    assert {"numpy", "faiss-cpu", "jupyterlab", "dp-accounting"} <= installed
+    requirements = map(Requirement, project["dependency-groups"]["dev"])
+    tools = {req.name.lower() for req in requirements if req.marker is None}  # not backports such as tomli
+    assert {"pytest", "nbgrader", "jupyterhub"} <= tools
+    assert not tools & installed, f"the learner's install would carry {sorted(tools & installed)}"
 
 
 def test_the_learners_folder_is_ignored_by_git():
@@ -82,7 +109,8 @@ def test_binder_postbuild_makes_the_learners_edition(tmp_path):
 
 def first_command(clone: Path, home: Path):
     """The README's first command, run in ``clone`` (``uv run`` -> this environment, importing the clone's course)."""
-    program, *args = shlex.split(readme_commands()[0])[2:]  # drop "uv run"
+    program, *args = [word for word in shlex.split(readme_commands()[0])[2:]  # drop "uv run" and uv's options
+                      if not word.startswith("--no-")]
     script = Path(sys.executable).with_name(program)
     assert script.is_file(), f"{program} is not installed: is it in [project.scripts] of pyproject.toml?"
     return jupyterlab([str(script), *args], cwd=clone, home=home, launcher=[], extra_env={"PYTHONPATH": str(clone)})

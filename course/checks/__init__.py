@@ -108,13 +108,15 @@ class ConceptQuestion:
 def concept_quiz(when: str, questions: list[ConceptQuestion], answers) -> Feedback:
     """Judge a learner's letters for a lesson's concept questions and explain each one after the attempt.
 
-    ``answers`` maps question numbers (from 1) to letters, e.g. ``{1: "b", 2: "a"}``; a list or tuple of
+    ``answers`` maps question numbers (from 1; ``"1"`` works too) to letters, e.g. ``{1: "b", 2: "a"}``; a list or tuple of
     letters in question order is accepted too, and ``"B"``, ``"b)"`` or ``"(b)"`` all mean ``"b"``.
     ``when`` is ``"before"`` or ``"after"`` the lesson: before it, wrong answers are expected and the
     message says so. Every question is judged; the verdict is ✅ only when all are right."""
     n = len(questions)
     if isinstance(answers, (list, tuple)):
         answers = dict(enumerate(answers, start=1))
+    if isinstance(answers, dict):  # "1" and 1 both mean question 1
+        answers = {int(k) if isinstance(k, str) and k.strip().isdigit() else k: v for k, v in answers.items()}
     if not isinstance(answers, dict):
         return verdict(False, f"Give your answers as a dict of question number → letter, e.g. "
                               f"{ {i: 'a' for i in range(1, n + 1)} }, not a {type(answers).__name__}.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Feedback, as_number, use_reference, verdict
+from . import ConceptQuestion, Feedback, as_number, concept_quiz, use_reference, verdict
 
 
 def _one_number(answer: object, what: str) -> tuple[float | None, str]:
@@ -305,3 +305,71 @@ def one_threshold_harm(rising_error: object, harmed_group: object, fmr_ratio: ob
                       "algorithms: false-positive differentials much larger than false-negative ones.\n"
                       "Your explanation is not judged by this check; compare it with the rubric and model "
                       "answer below.\n" + RUBRIC + "\n" + _model_answer(rows))
+
+
+BEFORE = [
+    ConceptQuestion(
+        "What does one of the 128 numbers of a face's dlib embedding mean on its own?",
+        {"a": "a measured feature, such as the distance between the eyes",
+         "b": "nothing on its own: only distances between whole embeddings carry meaning",
+         "c": "how likely the face is to be a man's or a woman's"},
+        "b", "the network was trained so that distances between embeddings separate people; no single number "
+             "was asked to mean anything, and none does."),
+    ConceptQuestion(
+        "A recogniser's threshold is made stricter: two embeddings must be closer to count as a match. What happens?",
+        {"a": "fewer false matches and more missed matches",
+         "b": "fewer errors of both kinds",
+         "c": "more false matches and fewer missed matches"},
+        "a", "a smaller threshold lets fewer strangers through (FMR falls) and also rejects more true pairs "
+             "(FNMR rises): the threshold trades one error for the other."),
+    ConceptQuestion(
+        "A system has a false match rate of 0.1 % per comparison. One probe is searched against 10,000 "
+        "different people. The chance of at least one false match is about …",
+        {"a": "0.1 %", "b": "10 %", "c": "over 99 %"},
+        "c", "1 − 0.999^10,000 ≈ 99.995 %: an error that is rare for one comparison is near-certain over a large "
+             "gallery (about 10 false matches are expected)."),
+]
+
+AFTER = [
+    ConceptQuestion(
+        "You choose a threshold on the development people so that FMR ≤ 0.1 %. On the test people, the FMR at "
+        "that threshold …",
+        {"a": "is 0.1 % or less, by construction",
+         "b": "has to be measured on the test people: it can come out higher or lower",
+         "c": "is always lower, because the test split is smaller"},
+        "b", "a rate measured on one set of people is an estimate for the next; in this lesson the threshold "
+             "met 0.1 % on the development people and let through 0.138 % of the test people's impostor pairs."),
+    ConceptQuestion(
+        "What does the equal error rate (EER) summarise?",
+        {"a": "the error rate at the threshold where FMR equals FNMR",
+         "b": "the average of FMR and FNMR over all thresholds",
+         "c": "the false match rate at the customary threshold 0.6"},
+        "a", "the EER is the point on the trade-off where both error rates are equal: one number for the "
+             "whole curve, not a rate any deployed threshold has to run at."),
+    ConceptQuestion(
+        "Why is dlib's customary threshold 0.6 wrong for the course's synthetic people?",
+        {"a": "0.6 was set for real adults, and the synthetic people sit closer together in dlib's space, so "
+              "most strangers fall within 0.6 of each other",
+         "b": "synthetic faces give fewer than 128 numbers",
+         "c": "0.6 only applies to faces found by the CNN detector"},
+        "a", "at 0.6, 60.72 % of the test split's impostor pairs count as matches; a threshold belongs to a "
+             "recogniser and a population, and is re-measured when the population changes."),
+    ConceptQuestion(
+        "One global threshold gives group A a false match rate of 0.44 % and group B 14.05 %. What should an "
+        "honest report give?",
+        {"a": "the pooled rate only, since everyone gets the same threshold",
+         "b": "each group's rate with its number of people and an interval",
+         "c": "nothing until the two rates agree"},
+        "b", "a pooled rate hides who bears the errors; per-group rates with group sizes and intervals (here a "
+             "bootstrap over people) show it, and how sure the numbers are."),
+]
+
+
+def concepts_before(answers) -> Feedback:
+    """The concept questions at the start of lesson 02."""
+    return concept_quiz("before", BEFORE, answers)
+
+
+def concepts_after(answers) -> Feedback:
+    """The concept questions at the end of lesson 02."""
+    return concept_quiz("after", AFTER, answers)

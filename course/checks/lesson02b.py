@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Feedback, as_number, verdict
+from . import ConceptQuestion, Feedback, as_number, concept_quiz, verdict
 from ..metric_learning import MARGIN, RADIUS, pairwise_hinge_loss, unit_length
 from ..metrics import equal_error_rate, pair_distances
 
@@ -126,3 +126,72 @@ def normalised_eer(answer: object, embeddings: np.ndarray, identities: np.ndarra
                               "if it were a distance? Use the distances between the unit-length vectors.")
     return verdict(False, f"Not the EER of the unit-length vectors ({value:.4f}). Divide each row by its length, "
                           "split the pair distances with metrics.pair_distances, then metrics.equal_error_rate.")
+
+
+BEFORE = [
+    ConceptQuestion(
+        "Which of these needs labelled photos (who is who) to be built?",
+        {"a": "eigenfaces (PCA)",
+         "b": "a learned metric such as LDA or NCA",
+         "c": "both"},
+        "b", "PCA only looks at how the photos vary; LDA and NCA are fitted to the identity labels, which tell "
+             "them which differences separate people."),
+    ConceptQuestion(
+        "The distance between the raw pixels of two aligned face photos mostly measures …",
+        {"a": "who is in the photos",
+         "b": "how similar the lighting and pose are",
+         "c": "how old the people are"},
+        "b", "without labels, the largest differences between photos are lighting and pose; in this lesson "
+             "pixels and eigenfaces identified only about a third of the test people at rank 1."),
+    ConceptQuestion(
+        "To judge a recogniser fairly, you test it on …",
+        {"a": "the photos it was trained on",
+         "b": "people it never saw in training",
+         "c": "the photos it gets right most often"},
+        "b", "a recogniser meets strangers; scores on its own training people are optimistic."),
+]
+
+AFTER = [
+    ConceptQuestion(
+        "Eigenfaces (PCA) and LDA both give 100 numbers per face, yet LDA identifies people far better. Why?",
+        {"a": "LDA uses the identity labels to keep the directions that separate people; PCA keeps the "
+              "directions of largest variation, which are mostly lighting and pose",
+         "b": "LDA keeps more numbers per face",
+         "c": "LDA was fitted on the test people"},
+        "a", "on the same unseen people LDA reached about 83 % at rank 1 against 30 % for eigenfaces: the "
+             "labels told it which differences matter."),
+    ConceptQuestion(
+        "dlib's pairwise hinge loss with threshold 0.6 and margin 0.04: a pair of photos of ONE person at "
+        "distance 0.55 costs …",
+        {"a": "nothing: it is inside 0.6 − 0.04 = 0.56",
+         "b": "0.05, the distance to 0.6",
+         "c": "0.01, the distance past the margin"},
+        "a", "a same-person pair costs max(0, d − threshold + margin) = max(0, 0.55 − 0.56) = 0; only pairs "
+             "farther than 0.56 are pulled in."),
+    ConceptQuestion(
+        "For dlib's vectors, scaling each to length 1 before comparing them …",
+        {"a": "changes the EER a lot, because Euclidean distance ignores angles",
+         "b": "changes little, because the vectors' lengths barely vary",
+         "c": "makes the vectors impossible to compare"},
+        "b", "between unit-length vectors Euclidean distance ranks pairs as cosine distance does, and dlib's "
+             "vectors are all of nearly the same length."),
+    ConceptQuestion(
+        "The embedding trained here with dlib's loss around 0.6 has its equal-error threshold on the test people "
+        "well above 0.6. Why?",
+        {"a": "the loss only asks same-person pairs to be within 0.56 and different people beyond 0.64; where "
+              "the two error rates cross depends on how both kinds of distances spread, so it has to be measured",
+         "b": "the loss has a bug",
+         "c": "0.6 only applies to 128-number embeddings"},
+        "a", "a hinge loss sets targets, not the crossing point of FMR and FNMR; a threshold is measured for a "
+             "recogniser on the people it will be used on."),
+]
+
+
+def concepts_before(answers) -> Feedback:
+    """The concept questions at the start of lesson 02b."""
+    return concept_quiz("before", BEFORE, answers)
+
+
+def concepts_after(answers) -> Feedback:
+    """The concept questions at the end of lesson 02b."""
+    return concept_quiz("after", AFTER, answers)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from . import Feedback, verdict
+from . import ConceptQuestion, Feedback, concept_quiz, verdict
 from ..search import exact_search
 from ..sharded_search import Shard, merge_top_k
 
@@ -236,3 +236,70 @@ def machines_for_gallery(n_shards: object, n_machines: object, *, n_faces: float
         return verdict(False, f"Right number of shards, but each of them is held {replication} times: "
                            f"machines = shards × replication.")
     return verdict(False, f"Right number of shards; machines should be shards × replication; you have {machines}.")
+
+
+BEFORE = [
+    ConceptQuestion(
+        "A gallery is split into 4 shards on 4 machines, and each returns its own 10 nearest faces. To get the "
+        "exact 10 nearest faces of the whole gallery, the client …",
+        {"a": "keeps the 10 smallest distances among the 40 it received",
+         "b": "keeps the 10 faces of the shard that answered first",
+         "c": "averages the four lists"},
+        "a", "each shard's top 10 contains every face of that shard that can be in the global top 10, so the "
+             "10 smallest of the 40 are exactly the global top 10."),
+    ConceptQuestion(
+        "On a laptop with 2 cores, splitting one search over worker processes makes a query …",
+        {"a": "about as many times faster as there are workers",
+         "b": "little faster, or even slower: the workers share 2 cores and messages between processes take time",
+         "c": "exactly twice as fast"},
+        "b", "two cores can at best halve the work, and every query pays for messages and waits for the "
+             "slowest worker."),
+    ConceptQuestion(
+        "The gallery sits on 4 machines, one shard each. One machine is down, and a search answers \"no match\". "
+        "That answer …",
+        {"a": "means the person is not in the gallery",
+         "b": "may have missed the person, whose photos could be in the shard that was not searched",
+         "c": "cannot happen: a search always waits for every machine"},
+        "b", "a search over 3 of 4 shards never looked at a quarter of the gallery; unless it says so, its \"no "
+             "match\" looks like evidence it is not."),
+]
+
+AFTER = [
+    ConceptQuestion(
+        "Each shard is slower than its own p99.9 in 0.1 % of searches, independently of the others. A query that "
+        "waits for 100 shards meets at least one such slow shard with probability about …",
+        {"a": "0.1 %", "b": "10 %", "c": "63 %"},
+        "b", "1 − 0.999^100 ≈ 0.095: a slowdown that hits one search in a thousand hits about one query in ten "
+             "that fans out to 100 shards."),
+    ConceptQuestion(
+        "A worker holding 2 of 4 shards dies and there are no replicas. A search service should …",
+        {"a": "return the matches from the shards that answered, as usual",
+         "b": "fail, or return the partial answer marked as partial with the share of the gallery not searched",
+         "c": "wait for the worker to come back, however long that takes"},
+        "b", "an unmarked partial answer looks complete: \"no match\" would then be taken as evidence, and a "
+             "lookalike may be the top candidate; every wait needs a timeout."),
+    ConceptQuestion(
+        "Keeping every shard on two workers (replication factor 2) costs …",
+        {"a": "no memory, only network",
+         "b": "twice the gallery's memory",
+         "c": "half the memory, since each worker does less"},
+        "b", "each replica is one more full copy of the gallery; it buys completeness when a machine fails."),
+    ConceptQuestion(
+        "The Dask client code that places the shards and runs the queries moves from this laptop's worker "
+        "processes to a cluster of real machines. What changes in it?",
+        {"a": "the address of the scheduler it connects to",
+         "b": "the function that searches one shard",
+         "c": "how the top-k lists are merged"},
+        "a", "a Dask client talks to a local cluster or to a scheduler on other machines in the same way; "
+             "only the address it connects to changes."),
+]
+
+
+def concepts_before(answers) -> Feedback:
+    """The concept questions at the start of lesson 03b."""
+    return concept_quiz("before", BEFORE, answers)
+
+
+def concepts_after(answers) -> Feedback:
+    """The concept questions at the end of lesson 03b."""
+    return concept_quiz("after", AFTER, answers)
