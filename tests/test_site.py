@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from figures import FILE_NAME, figure_alt_texts
+from figures import FILE_NAME, figure_alt_texts, figure_notebook
 
 from course import launch
 from course.student import BEGIN
@@ -251,3 +251,16 @@ def test_nothing_was_executed(site):
     out = site.parent
     assert not (out / "_build" / ".jupyter_cache").exists() and not (out / ".jupyter_cache").exists()
     assert "Executing" not in (out / "build.log").read_text()
+
+
+def test_a_png_with_alt_metadata_but_no_html_gets_its_img_alt_on_the_site():
+    """Outputs of an earlier show() (PNG + alt metadata, no text/html) still reach the page with their alt."""
+    notebook = figure_notebook(["Two lines cross at the middle of the chart."])
+    output = notebook["cells"][1]["outputs"][0]
+    html = output["data"].pop("text/html")
+    staged = launch.site_notebook(notebook)["cells"][1]["outputs"][0]
+    assert staged["data"]["text/html"] == html
+    bare = figure_notebook(["Two lines cross at the middle of the chart."])
+    bare["cells"][1]["outputs"][0]["data"].pop("text/html")
+    bare["cells"][1]["outputs"][0]["metadata"] = {}  # plt.show(): nothing to say, nothing invented
+    assert "text/html" not in launch.site_notebook(bare)["cells"][1]["outputs"][0]["data"]
