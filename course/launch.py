@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from .edition import course_version
+from .plots import figure_html
 from .student import BEGIN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,13 +137,23 @@ SOLUTION_TAG = "hide-input"
 def site_notebook(notebook: dict) -> dict:
     """A lesson as the website shows it: each exercise's solution cell (``### BEGIN SOLUTION``) tagged
     ``hide-input``, so the worked solution is one click away rather than inline. The outputs stay
-    visible because the text after an exercise discusses them. The committed notebook is unchanged."""
+    visible because the text after an exercise discusses them. A PNG output with alt text in its
+    metadata but no ``text/html`` (made by an earlier ``course.plots.show``) gets the ``<img alt>`` that
+    ``show`` now sends, because myst-nb takes a PNG's alt only from cell metadata and would write its
+    file name instead. The committed notebook is unchanged."""
     notebook = copy.deepcopy(notebook)
     for cell in notebook["cells"]:
-        if cell["cell_type"] == "code" and BEGIN in "".join(cell["source"]):
+        if cell["cell_type"] != "code":
+            continue
+        if BEGIN in "".join(cell["source"]):
             tags = cell.setdefault("metadata", {}).setdefault("tags", [])
             if SOLUTION_TAG not in tags:
                 tags.append(SOLUTION_TAG)
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            alt = output.get("metadata", {}).get("image/png", {}).get("alt")
+            if alt and "image/png" in data and "text/html" not in data:
+                data["text/html"] = figure_html("".join(data["image/png"]).replace("\n", ""), alt)
     return notebook
 
 
@@ -188,6 +199,9 @@ def _stage(root: Path, stage: Path, hub_url: str | None) -> None:
         for linked in _linked_files(source, root):
             (stage / linked.relative_to(root)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(linked, stage / linked.relative_to(root))
+    # the site's Sphinx extension and the theme templates it adds (accessible names of the theme's controls)
+    shutil.copy2(SITE_CONFIG.parent / "accessible_theme.py", stage / "site" / "accessible_theme.py")
+    shutil.copytree(SITE_CONFIG.parent / "_templates", stage / "site" / "_templates", dirs_exist_ok=True)
     config = yaml.safe_load(SITE_CONFIG.read_text())
     # the one publishing setting, and the release the launch buttons open
     config["repository"].update(url=REPOSITORY, branch=COURSE_TAG)

@@ -9,6 +9,11 @@ checks the printed doctor line, an exercise check and the face grid. In the lear
 instructor edition and finds the named section there. It then opens lesson 02 of the rendered site
 (built by tests/test_site.py's ``built_site``) from disk and checks that its figures load.
 
+Accessibility (WCAG 2.1 AA, with axe-core from npm: tests/axe.py): every page of the built site, and the
+course's content in JupyterLab (lesson 00's cells and outputs after the run; figures made by
+``course.plots.show`` in an untrusted notebook), have no violation; the threshold control is reached with
+Tab, has an accessible name, and follows the arrow keys.
+
 Screenshots go to ``test-artifacts/browser/`` (git-ignored). Without /usr/bin/chromium the test skips.
 """
 
@@ -17,14 +22,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
+
+import nbformat
 import time
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from axe import axe_violations, summary
+from figures import figure_notebook
 from lab_server import jupyterlab
 
 from course import edition
+from course.widgets import THRESHOLD_LABEL
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,6 +45,20 @@ LESSON = ROOT / "notebooks" / "00_start_here.ipynb"
 SITE_LESSON = "02_embeddings"
 #: What lesson 00 must print when run top to bottom (the doctor's round trip, an exercise check).
 EXPECTED_TEXT = ["[ok] round trip", "✅"]
+
+#: A notebook beside lesson 00 with figures made by course.plots.show (committed outputs, so JupyterLab
+#: renders them untrusted) and a cell that makes the threshold control.
+FIGURES = "figures_and_threshold.ipynb"
+FIGURE_ALTS = ["Two lines cross at the middle of the chart.", 'Recall "at 10" rises from <0.5 to 0.9 & stays.']
+THRESHOLD_CELL = """import numpy as np
+from course.widgets import threshold_explorer
+rng = np.random.default_rng(0)
+threshold_explorer(rng.normal(0.3, 0.05, 200), rng.normal(0.6, 0.05, 2000), initial=0.5)"""
+#: What the course controls in JupyterLab: rendered markdown and cell outputs. axe checks only these;
+#: JupyterLab's own interface (menus, side bars, cell editors, the heading-collapse button it adds to
+#: each rendered heading) is recorded, not asserted (README, "Accessibility").
+COURSE_CONTENT = {"include": [".jp-NotebookPanel .jp-MarkdownOutput", ".jp-NotebookPanel .jp-OutputArea-output"],
+                  "exclude": [".jp-collapseHeadingButton"]}
 
 #: Upper bounds for each wait (seconds): the slowest is running lesson 00 on a busy 2-core machine.
 PAGE_LOAD, RUN_ALL = 90, 420
@@ -68,6 +92,9 @@ def lab(tmp_path_factory):
             cell["outputs"], cell["execution_count"] = [], None
     (home / "work" / "notebooks" / LESSON.name).write_text(json.dumps(notebook))
     shutil.copy(ROOT / "notebooks" / f"{SITE_LESSON}.ipynb", home / "work" / "notebooks")
+    figures = figure_notebook(FIGURE_ALTS)
+    figures.cells.append(nbformat.v4.new_code_cell(THRESHOLD_CELL))
+    nbformat.write(figures, home / "work" / "notebooks" / FIGURES)
     edition.make_learner_edition(home / "work" / "my-course", [home / "work" / "notebooks" / f"{SITE_LESSON}.ipynb"])
     # Settings of this server only: render every cell (no windowing), so all outputs are in the page;
     # never fetch Jupyter's news (no network, and no pop-up over the screenshot).
@@ -152,6 +179,12 @@ def test_lesson_00_runs_in_jupyterlab(lab, page):
     figures.first.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "lesson00-jupyterlab.png")
 
+    chrome = axe_violations(page, {"exclude": COURSE_CONTENT["include"]})
+    print(f"JupyterLab's own interface (outside the cells' text and outputs) fails the axe rules "
+          f"{sorted(v['id'] for v in chrome)}")
+    violations = axe_violations(page, COURSE_CONTENT)
+    assert not violations, "WCAG 2.1 AA violations in lesson 00's cells and outputs:\n" + summary(violations)
+
 
 def test_learners_edition_points_to_the_named_solution_in_the_instructor_edition(lab, page):
     url, token = lab
@@ -176,6 +209,63 @@ def test_learners_edition_points_to_the_named_solution_in_the_instructor_edition
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     heading.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "learner-solution-pointer.png")
+
+
+def test_figures_and_threshold_control_in_jupyterlab(lab, page):
+    """Figures from show() render with their alt text in an untrusted notebook; the threshold control is
+    reached with Tab, named by what it sets, moved with the arrow keys, and its picture follows."""
+    url, token = lab
+    page.goto(f"{url}/lab/tree/notebooks/{FIGURES}?token={token}&reset")
+    figures = ".jp-NotebookPanel .jp-OutputArea-output img"
+    page.wait_for_selector(figures, timeout=PAGE_LOAD * 1000)
+    assert page.eval_on_selector_all(figures, "imgs => imgs.map(img => img.alt)") == FIGURE_ALTS
+    assert all(width > 0 for width in _loaded_images(page, figures))
+    violations = axe_violations(page, COURSE_CONTENT)
+    assert not violations, "violations around figures made by show():\n" + summary(violations)
+
+    page.wait_for_function(KERNEL_IDLE, timeout=PAGE_LOAD * 1000, polling=500)
+    page.locator(".jp-NotebookPanel .jp-CodeCell").last.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+    control = page.get_by_role("spinbutton", name=THRESHOLD_LABEL)
+    control.wait_for(timeout=RUN_ALL * 1000)
+    picture = ".jp-NotebookPanel .widget-html img"
+    page.wait_for_selector(picture, timeout=PAGE_LOAD * 1000)
+    assert "at threshold 0.50" in page.get_attribute(picture, "alt")
+
+    page.keyboard.press("Escape")  # command mode: Tab now walks the page's controls
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if control.evaluate("element => element === document.activeElement"):
+            break
+    else:
+        pytest.fail(f"Tab never reached the control labelled {THRESHOLD_LABEL!r}")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert control.input_value() == "0.52"
+    page.wait_for_function(f"() => document.querySelector({json.dumps(picture)}).alt.includes('at threshold 0.52')",
+                           timeout=PAGE_LOAD * 1000)
+    violations = axe_violations(page, COURSE_CONTENT)
+    assert not violations, "violations around the threshold control:\n" + summary(violations)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "threshold-control.png")
+
+
+def test_every_site_page_meets_wcag_21_aa(page):
+    """axe-core finds no WCAG 2.1 A/AA violation on any page of the built site (offline: no network)."""
+    from test_site import built_site
+
+    html, _seconds = built_site()
+    page.route(re.compile(r"^https?://"), lambda route: route.abort())  # e.g. MathJax from a CDN
+    pages = sorted(path for path in html.rglob("*.html") if not {"_static", "_sources"} & set(path.parts)
+                   and 'http-equiv="refresh"' not in path.read_text(encoding="utf-8").lower())  # index.html: to README
+    start, found = time.perf_counter(), {}
+    for path in pages:
+        page.goto(path.as_uri())
+        if violations := axe_violations(page):
+            found[path.relative_to(html).as_posix()] = summary(violations)
+    print(f"\naxe-core: {len(pages)} site pages, {len(found)} with WCAG 2.1 A/AA violations "
+          f"({time.perf_counter() - start:.1f} s)")
+    assert not found, "\n\n".join(f"{name}:\n{text}" for name, text in found.items())
 
 
 def test_site_lesson_page_figures_load(page):

@@ -1,8 +1,9 @@
 """The course website (Jupyter Book v1, built by ``course.launch.build_site``) from the committed notebooks.
 
 One build per test session (``built_site``, also used by tests/test_browser.py), into a temporary
-folder. Checks: a page per lesson and per document, each lesson's figures present as real image
-files, no broken internal link or anchor, launch buttons on lesson pages, and nothing executed.
+folder. Checks: a page per lesson and per document, each lesson's figures present as real images
+with the notebook's alt text, no broken internal link or anchor, launch buttons on lesson pages, and
+nothing executed.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
+from figures import FILE_NAME, figure_alt_texts, figure_notebook
+
 from course import launch
 from course.student import BEGIN
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 
 
 @functools.cache
@@ -52,7 +54,7 @@ class Page(HTMLParser):
         super().__init__()
         self.links: list[str] = []
         self.ids: set[str] = set()
-        self.images: list[tuple[str, bool]] = []  # (src, inside a notebook cell's output)
+        self.images: list[tuple[str, bool, str | None]] = []  # (src, inside a notebook cell's output, alt)
         self._stack: list[bool] = []  # for each open div: is it (inside) an output area?
         self.feed(path.read_text(encoding="utf-8"))
 
@@ -68,7 +70,7 @@ class Page(HTMLParser):
         elif tag in ("img", "script") and attrs.get("src"):
             self.links.append(attrs["src"])
             if tag == "img":
-                self.images.append((attrs["src"], bool(self._stack and self._stack[-1])))
+                self.images.append((attrs["src"], bool(self._stack and self._stack[-1]), attrs.get("alt")))
 
     def handle_endtag(self, tag):
         if tag == "div" and self._stack:
@@ -83,14 +85,7 @@ def expected_pages() -> list[str]:
 
 def image_outputs(notebook: Path) -> int:
     """How many images a notebook's committed outputs hold (in cells the site shows)."""
-    count = 0
-    for cell in json.loads(notebook.read_text())["cells"]:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if cell["cell_type"] != "code" or {"remove-cell", "remove-output"} & set(tags):
-            continue
-        for output in cell.get("outputs", []):
-            count += any(kind in output.get("data", {}) for kind in IMAGE_TYPES)
-    return count
+    return len(figure_alt_texts(json.loads(notebook.read_text())))
 
 
 def test_toc_is_generated_from_the_files():
@@ -127,7 +122,7 @@ def test_every_page_exists(site):
 def test_lesson_page_has_its_figures(site, notebook):
     page_path = site / "notebooks" / f"{notebook.stem}.html"
     page = Page(page_path)
-    figures = [src for src, in_output in page.images if in_output]
+    figures = [src for src, in_output, _alt in page.images if in_output]
     expected = image_outputs(notebook)
     assert len(figures) >= expected, (
         f"{notebook.name} has {expected} images in its outputs, its page shows {len(figures)}"
@@ -148,6 +143,32 @@ def test_lesson_page_has_launch_buttons(site, notebook):
     assert f"colab.research.google.com/github/{repo}/blob/{launch.COURSE_TAG}/{path}" in html
     assert "/hub/user-redirect/git-pull?repo=" in html
     assert f"urlpath=lab/tree/{repo.split('/')[1]}/{path}" in html
+
+
+def alt_text_problems(page_path: Path, notebook: dict | None) -> list[str]:
+    """What is wrong with the alt text of a page's images: a figure whose alt differs from the notebook's
+    alt text (``course.plots.show``'s), or any image whose alt is missing or a file name."""
+    page = Page(page_path)
+    problems = [f"image {src[:60]}: alt {alt!r}" for src, _inside, alt in page.images
+                if not alt or FILE_NAME.search(alt)]
+    if notebook is not None:
+        shown = [alt for _src, inside, alt in page.images if inside]
+        expected = figure_alt_texts(notebook)
+        if shown != expected:
+            problems.append(f"the figures' alt texts are {shown}, the notebook's are {expected}")
+    return problems
+
+
+@pytest.mark.parametrize("notebook", launch.lesson_notebooks(), ids=lambda path: path.stem)
+def test_lesson_figures_carry_the_notebooks_alt_text(site, notebook):
+    problems = alt_text_problems(site / "notebooks" / f"{notebook.stem}.html", json.loads(notebook.read_text()))
+    assert not problems, f"{notebook.name}:\n" + "\n".join(problems)
+
+
+def test_images_on_the_other_pages_have_alt_text(site):
+    pages = [path for path in site.rglob("*.html") if not {"_static", "_sources", "notebooks"} & set(path.parts)]
+    problems = [f"{path.relative_to(site)}: {problem}" for path in pages for problem in alt_text_problems(path, None)]
+    assert not problems, "\n".join(problems)
 
 
 class CodeCells(HTMLParser):
@@ -230,3 +251,16 @@ def test_nothing_was_executed(site):
     out = site.parent
     assert not (out / "_build" / ".jupyter_cache").exists() and not (out / ".jupyter_cache").exists()
     assert "Executing" not in (out / "build.log").read_text()
+
+
+def test_a_png_with_alt_metadata_but_no_html_gets_its_img_alt_on_the_site():
+    """Outputs of an earlier show() (PNG + alt metadata, no text/html) still reach the page with their alt."""
+    notebook = figure_notebook(["Two lines cross at the middle of the chart."])
+    output = notebook["cells"][1]["outputs"][0]
+    html = output["data"].pop("text/html")
+    staged = launch.site_notebook(notebook)["cells"][1]["outputs"][0]
+    assert staged["data"]["text/html"] == html
+    bare = figure_notebook(["Two lines cross at the middle of the chart."])
+    bare["cells"][1]["outputs"][0]["data"].pop("text/html")
+    bare["cells"][1]["outputs"][0]["metadata"] = {}  # plt.show(): nothing to say, nothing invented
+    assert "text/html" not in launch.site_notebook(bare)["cells"][1]["outputs"][0]["data"]
