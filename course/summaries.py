@@ -26,7 +26,7 @@ _PAGE = """<!DOCTYPE html>
 <title>{title} · summary</title>
 <style>
   @page {{ size: A4; margin: 12mm 15mm; }}
-  body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; line-height: 1.3; color: #111;
+  body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 9.5pt; line-height: 1.28; color: #111;
          max-width: 46em; margin: 1em auto; }}
   h1 {{ font-size: 16pt; margin: 0 0 0.3em; }}
   h2 {{ font-size: 12pt; margin: 0.8em 0 0.2em; color: #0b4f8a; }}
