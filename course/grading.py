@@ -27,7 +27,9 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +71,7 @@ class GradedPart:
     check: str         # the check function called, e.g. "lesson00.rerendered_image"
 
 
-def _lines(cell: dict) -> str:
+def _source_text(cell: dict) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
@@ -114,7 +116,7 @@ def nbgrader_notebook(notebook: dict, lesson: str = "lesson") -> tuple[dict, lis
     call after it in its cell (an exercise nbgrader could not grade must not pass unnoticed)."""
     made = copy.deepcopy(notebook)
     made.get("metadata", {}).pop("widgets", None)
-    module = _CHECK_MODULE.search("\n".join(_lines(c) for c in made["cells"] if c["cell_type"] == "code"))
+    module = _CHECK_MODULE.search("\n".join(_source_text(c) for c in made["cells"] if c["cell_type"] == "code"))
     cells, parts, used_ids, section = [], [], set(), None
 
     def unique(grade_id: str) -> str:
@@ -125,7 +127,7 @@ def nbgrader_notebook(notebook: dict, lesson: str = "lesson") -> tuple[dict, lis
         return candidate
 
     for cell in made["cells"]:
-        source = _lines(cell)
+        source = _source_text(cell)
         cell.get("metadata", {}).pop("nbgrader", None)  # the lesson's own marks; what is graded is decided here
         if cell["cell_type"] == "markdown":
             headings = _HEADING.findall(source)
@@ -221,12 +223,20 @@ TYPICAL_MISTAKES = {
 }
 
 
+def nbgrader_environment() -> dict[str, str]:
+    """The environment to run the ``nbgrader`` command in from Python: this interpreter's ``bin`` first on the
+    PATH (nbgrader starts ``alembic`` from there to make its gradebook) and no ``NBGRADER_EXECUTION`` left over."""
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
 def answered(released: dict, source: dict, *, mistakes: dict[str, tuple[str, str]] | None = None,
              left_as_stubs: tuple[str, ...] = ()) -> dict:
     """A submission made from nbgrader's release: each answer cell holds the source's solution (markers
     removed), except the grade ids in ``left_as_stubs`` (kept as released) and ``mistakes[grade_id] = (old,
     new)``, a learner's typical slip applied to that solution. Used to try a course's grading end to end."""
-    solutions = {c["metadata"].get("nbgrader", {}).get("grade_id"): _lines(c) for c in source["cells"]}
+    solutions = {c["metadata"].get("nbgrader", {}).get("grade_id"): _source_text(c) for c in source["cells"]}
     made = copy.deepcopy(released)
     for cell in made["cells"]:
         meta = cell["metadata"].get("nbgrader", {})
