@@ -102,8 +102,9 @@ def _split_after_solution(source: str, where: str) -> tuple[str, str]:
 
 def _rubric_cell(part: GradedPart, what: str, rubric: str) -> dict:
     text = (f"**Graded by hand ({part.points} points): {what}, in “{part.section}”.** The check above judged the "
-            "parts a machine can judge; your instructor reads the prose and marks it with this rubric "
-            f"({part.points} points: every line met; 1: most lines; 0: few).\n\n```text\n{rubric.strip()}\n```")
+            "parts a machine can judge; your instructor reads the prose and marks it with this rubric: "
+            f"{part.points} points when every line is met, fewer as lines are missing."
+            f"\n\n```text\n{rubric.strip()}\n```")
     return {"cell_type": "markdown", "metadata": {"nbgrader": _nbgrader(part.grade_id, task=True, locked=True,
                                                                            points=part.points)},
             "source": text}
