@@ -1,8 +1,9 @@
 """Command line: ``python -m course learn | doctor | data build|fetch|verify NAME | student --out DIR |
-summaries --out DIR | learner-branch``.
+summaries --out DIR | nbgrader --course-dir DIR | learner-branch``.
 
 ``learn`` is for learners (the same as ``faces-at-scale``: your own copy of the lessons, opened in
-JupyterLab); ``student --out DIR`` is for instructors (student copies to hand out)."""
+JupyterLab); ``student --out DIR`` is for instructors (student copies to hand out); ``nbgrader
+--course-dir DIR`` is for instructors who grade with nbgrader (its source notebooks, with points)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     summaries_parser = commands.add_parser("summaries", help="instructors: write a printable one-page summary "
                                            "of each lesson (HTML), made from the notebooks")
     summaries_parser.add_argument("--out", required=True, help="folder to write them into")
+    nbgrader_parser = commands.add_parser("nbgrader", help="instructors: write an nbgrader course's source "
+                                          "notebooks (graded test cells with points) from the lessons")
+    nbgrader_parser.add_argument("--course-dir", required=True, help="the nbgrader course folder (made if missing)")
     args, rest = parser.parse_known_args(argv)
     if args.command == "learn":
         from .edition import main as learn
@@ -55,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in write_summaries(args.out):
             print(f"wrote {path}")
+        return 0
+
+    if args.command == "nbgrader":
+        from .grading import points_table, write_nbgrader_course
+
+        graded = write_nbgrader_course(args.course_dir)
+        print(f"wrote {len(graded)} lessons into {args.course_dir}/source; points per lesson:\n{points_table(graded)}")
+        print(f"next, in {args.course_dir}: nbgrader generate_assignment <lesson> (see docs/instructor_guide.md)")
         return 0
 
     if args.command == "doctor":

@@ -65,6 +65,14 @@ def _with_pointers(source: str, solution_link: str) -> str:
                         else f"{m.group(0)}\n\n{solution_pointer(m.group(1), solution_link)}", source)
 
 
+def without_instructor_notes(source: str) -> str:
+    """A markdown cell's source without its ``<details>`` blocks of notes for instructors (unchanged if it has
+    none); nbgrader's source notebooks (:mod:`course.grading`) drop them the same way."""
+    if not _INSTRUCTOR_NOTES.search(source):
+        return source
+    return re.sub(r"\n{3,}", "\n\n", _INSTRUCTOR_NOTES.sub("", source)).strip("\n")
+
+
 def stub_source(source: str, exercise: str) -> str:
     """Replace each solution region of a cell's source by an indented NotImplementedError stub."""
     lines, out, inside = source.split("\n"), [], False
@@ -103,8 +111,7 @@ def student_notebook(notebook: dict, solution_link: str | None = None) -> dict:
             headings = _HEADING.findall(source)
             if headings:
                 exercise = headings[-1][1].strip()
-            if _INSTRUCTOR_NOTES.search(source):
-                source = re.sub(r"\n{3,}", "\n\n", _INSTRUCTOR_NOTES.sub("", source)).strip("\n")
+            source = without_instructor_notes(source)
             if headings and solution_link:
                 source = _with_pointers(source, solution_link)
             if source != "".join(cell["source"]):

@@ -6,12 +6,17 @@ Each check compares a student's answer with the right one *and* with the typical
 wrong answers, and says which mistake it looks like, with a hint. A check prints its
 verdict and returns a :class:`Feedback` (truthy when the answer is right), so it can
 also be used in tests.
+
+Under nbgrader (which sets ``NBGRADER_EXECUTION`` to ``"autograde"`` or ``"validate"`` while it runs a
+notebook), a check that says ❌ also raises :class:`CheckFailed` after printing, so the graded test cell
+holding the check call scores 0 and nbgrader's feedback shows the hint. Anywhere else nothing is raised.
 """
 
 from __future__ import annotations
 
 import difflib
 import numbers
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,10 +39,32 @@ class Feedback:
         """Already printed by the check; show nothing more when it ends a notebook cell."""
 
 
+GRADING_VARIABLE = "NBGRADER_EXECUTION"
+
+
+class CheckFailed(AssertionError):
+    """A check's ❌ while nbgrader grades the notebook: it makes the test cell fail and carries the hint.
+
+    IPython shows it as one line (the hint was printed just above it), not a traceback through the checks."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"CheckFailed (AssertionError): {self}"]
+
+
+def graded_by_nbgrader() -> bool:
+    """Is nbgrader executing this notebook now (autograde or validate)? nbgrader 0.9 sets
+    ``NBGRADER_EXECUTION`` for exactly that time, and only then."""
+    return bool(os.environ.get(GRADING_VARIABLE))
+
+
 def verdict(correct: bool, message: str) -> Feedback:
-    """Print a check's verdict and return it; every lesson's check module uses this."""
+    """Print a check's verdict and return it; every lesson's check module uses this.
+
+    Under nbgrader a ❌ raises :class:`CheckFailed` after printing (see the module docstring)."""
     feedback = Feedback(correct, message)
     print(feedback)
+    if not correct and graded_by_nbgrader():
+        raise CheckFailed(message)
     return feedback
 
 
