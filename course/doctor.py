@@ -40,7 +40,7 @@ LESSON_PACKAGES = {
     "jupyterlab": "all lessons (the notebook interface)",
     "IPython": "all lessons (figures and tables shown in the notebook)",
     "threadpoolctl": "all lessons (single-threaded, reproducible sums)",
-    "ipywidgets": "02 (the threshold slider)",
+    "ipywidgets": "02 (the threshold control)",
     "faiss": "03, 04, 06 (search indexes)",
     "dask": "03b (sharded search)",
     "distributed": "03b (sharded search: the scheduler and workers)",

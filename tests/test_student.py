@@ -282,19 +282,6 @@ def test_lab_opens_the_editions_lesson_00_with_the_repository_in_view(learner):
     assert ("--allow-root" in arguments) == (os.geteuid() == 0)
 
 
-def test_nbgrader_generate_assignment_accepts_the_sources(tmp_path):
-    source_dir = tmp_path / "source" / "course"
-    source_dir.mkdir(parents=True)
-    for path in SOURCES:
-        shutil.copy(path, source_dir / path.name)
-    nbgrader = Path(sys.executable).with_name("nbgrader")
-    result = subprocess.run([str(nbgrader), "generate_assignment", "course", f"--CourseDirectory.root={tmp_path}",
-                             "--force"], capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    released = sorted(p.name for p in (tmp_path / "release" / "course").glob("*.ipynb"))
-    assert released == [p.name for p in SOURCES]
-
-
 # --- the learner's edition, published on a branch for Colab and nbgitpuller -----------------------
 
 
