@@ -70,6 +70,20 @@ def test_threshold_check_names_each_mistake(people, splits, calibrated, capsys):
     assert len(cases) >= 5
 
 
+def test_under_nbgrader_the_threshold_check_fails_with_its_own_folded_message(people, splits, calibrated, capsys,
+                                                                              monkeypatch):
+    """The inner lesson-02 check raises under nbgrader; lesson 06's check must still give its own hint."""
+    from course.checks import CheckFailed
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    (_, dev_i), _ = splits
+    for mistake in ("threshold for FMR 1 % instead of 0.1 %", "a safe but needlessly low threshold"):
+        answer, phrase = wrong_thresholds(splits, calibrated)[mistake]
+        with pytest.raises(CheckFailed, match=phrase):
+            check.threshold_audit(answer, people, capstone.CUSTOMARY_THRESHOLD)
+    assert check.threshold_audit(findings(splits, calibrated), people, capstone.CUSTOMARY_THRESHOLD)
+
+
 def test_threshold_check_accepts_right_answers(people, splits, calibrated, capsys):
     (_, dev_i), (test_g, test_i) = splits
     allowed = int(np.floor(TARGET * len(dev_i)))

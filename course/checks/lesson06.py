@@ -18,7 +18,7 @@ import urllib.robotparser
 import numpy as np
 
 from .. import capstone, scrapelab
-from . import ConceptQuestion, Feedback, chosen_option, concept_quiz, use_reference, verdict
+from . import CheckFailed, ConceptQuestion, Feedback, chosen_option, concept_quiz, use_reference, verdict
 from .lesson02 import threshold_for_target_fmr
 
 # ------------------------------------------------------------------------ helpers
@@ -67,9 +67,15 @@ def _not_a_number(value) -> str:
 
 
 def _quietly(check, *args, **kwargs) -> Feedback:
-    """Run another check without printing its verdict, to fold its message into this one."""
+    """Run another check without printing its verdict, to fold its message into this one.
+
+    Under nbgrader the other check's ❌ raises; it is folded in the same way, so this check's own message
+    (and its own CheckFailed) is what the grader's feedback shows."""
     with contextlib.redirect_stdout(io.StringIO()):
-        return check(*args, **kwargs)
+        try:
+            return check(*args, **kwargs)
+        except CheckFailed as failed:
+            return Feedback(False, str(failed))
 
 
 # ------------------------------------------------------------------------ task 1: the threshold
