@@ -31,7 +31,7 @@ def _row(epsilon, correct, hits_at_1pct, hits_at_01pct=1):
 # The lesson's sweep (seed 0): photos correct out of 385, and LiRA's hits at 1 % FPR out of 395.
 SWEEP = [_row(0.3, 1, 6, 0), _row(1.0, 3, 5), _row(3.0, 35, 3), _row(10.0, 173, 4), _row(30.0, 296, 3, 2),
          _row(100.0, 330, 3), _row(math.inf, 350, 9), _row(None, 383, 110, 75)]
-RIGHT_COST = 383 / 385 - 330 / 385  # 0.1377
+RIGHT_COST = 100 * (383 / 385 - 330 / 385)  # 13.77 percentage points
 
 
 def test_the_test_sweep_reads_as_the_lesson_does():
@@ -39,17 +39,17 @@ def test_the_test_sweep_reads_as_the_lesson_does():
     assert check.best_at_chance(SWEEP) is by_epsilon[100.0]
     low, high = by_epsilon[math.inf].interval(by_epsilon[math.inf].attack.tpr_at_1pct)
     assert low > 0.01  # SGD without noise: above chance
-    assert round(RIGHT_COST, 4) == 0.1377
+    assert round(RIGHT_COST, 2) == 13.77
 
 
-# --------------------------------------------------------------------------- exercise 1
+# --------------------------------------------------------------------------- exercise 1, part 1
 
 @pytest.mark.parametrize("choice, cost", [
-    (100.0, RIGHT_COST),                     # computed from the rows
-    (100, 0.138),                            # read from the table (99.5 % - 85.7 %), an int epsilon
-    (np.float64(100), np.float64(0.14)),     # numpy numbers, rounded to two decimals
-    (1e2, np.array([RIGHT_COST])),           # a one-element array
-    (100.0, RIGHT_COST / (383 / 385)),       # relative to the ordinary accuracy: the same to two decimals here
+    (100.0, RIGHT_COST),                         # computed from the rows
+    (100, 13.77),                                # rounded to two decimals, an int epsilon
+    (np.float64(100), np.float64(13.76)),        # numpy numbers, truncated instead of rounded
+    (1e2, np.array([RIGHT_COST])),               # a one-element array
+    (100.0, 100 * 383 / 385 - 100 * 330 / 385),  # each accuracy in percent first, then the difference
 ])
 def test_right_answers_written_differently_pass(choice, cost, capsys):
     feedback = check.private_model_choice(choice, cost, SWEEP)
@@ -57,31 +57,103 @@ def test_right_answers_written_differently_pass(choice, cost, capsys):
     assert "ε = 100" in feedback.message and "promises nothing" in feedback.message
 
 
+ERROR_RATE = 100 * (1 - 330 / 385)                       # 14.29: measured against 100 %, not the ordinary model
+RELATIVE = RIGHT_COST / (383 / 385)                      # 13.84: divided by the ordinary model's accuracy
+RELATIVE_FROM_TABLE = 100 * (99.5 - 85.7) / 99.5         # 13.87
+
+
+@pytest.mark.parametrize("wrong", [ERROR_RATE, RELATIVE, RELATIVE_FROM_TABLE, 14.3, 13.8, 0.1377, 0.1425])
+def test_every_typical_wrong_cost_is_further_from_the_right_one_than_the_tolerance(wrong):
+    assert abs(wrong - RIGHT_COST) > check.COST_TOLERANCE
+
+
 @pytest.mark.parametrize("choice, cost, expected", [
     (check.NOT_SET, check.NOT_SET, "not set model_choice yet"),
     (None, 0.0, "ordinary model (None): LiRA's TPR at 1 % FPR is 27.8%"),          # the most accurate, ignoring privacy
-    (math.inf, 0.08, "does not contain 1 %"),                                       # SGD without noise: above chance
-    (0.3, 0.99, "not the most accurate such model"),                                # most private, not most useful
-    (30.0, 0.22, "ε = 100 is too, at 85.7% accuracy against 76.9%"),
-    (10.0, 0.55, "not the most accurate such model"),
-    ("100", 0.14, "not text"),
-    ("ε = 100", 0.14, "not text"),
-    (50.0, 0.14, "No row of the sweep has ε = 50"),
-    (True, 0.14, "should be a number"),
+    (math.inf, 8.57, "does not contain 1 %"),                                       # SGD without noise: above chance
+    (0.3, 99.0, "not the most accurate such model"),                                # most private, not most useful
+    (30.0, 22.0, "ε = 100 is too, at 85.7% accuracy against 76.9%"),
+    (10.0, 55.0, "not the most accurate such model"),
+    ("100", 13.77, "not text"),
+    ("ε = 100", 13.77, "not text"),
+    (50.0, 13.77, "No row of the sweep has ε = 50"),
+    (True, 13.77, "should be a row's ε"),
+    (float("nan"), 13.77, "should be a row's ε"),
     (100.0, check.NOT_SET, "not set accuracy_cost yet"),
     (100.0, None, "not set accuracy_cost yet"),
-    (100.0, 13.8, "looks like percentage points"),
-    (100.0, 14, "looks like percentage points"),
+    (100.0, RIGHT_COST / 100, "looks like a fraction"),                            # the old unit
+    (100.0, 0.14, "looks like a fraction"),
+    (100.0, 0.1425, "looks like a fraction"),                                      # the error rate as a fraction
+    (100.0, 0.15, "looks like a fraction"),
     (100.0, -RIGHT_COST, "sign is reversed"),
-    (100.0, 330 / 385, "the chosen model's accuracy, not its cost"),
-    (100.0, 1 - 330 / 385, "error rate"),
-    (100.0, 383 / 385 - 350 / 385, "cost of SGD without noise"),
-    (100.0, 0.13, "not to two decimals"),                                         # whole percents: 99 % - 86 %
-    (100.0, 0.30, "does not match the sweep"),
-    (100.0, "0.14", "should be a number"),
+    (100.0, 100 * 330 / 385, "the chosen model's accuracy, not its cost"),
+    (100.0, 85.7, "the chosen model's accuracy, not its cost"),
+    (100.0, ERROR_RATE, "error rate"),
+    (100.0, 14.29, "error rate"),
+    (100.0, 14.3, "error rate"),                                                   # 100 - 85.7 from the table
+    (100.0, RELATIVE, "relative drop"),
+    (100.0, 13.84, "relative drop"),
+    (100.0, RELATIVE_FROM_TABLE, "relative drop"),
+    (100.0, 13.8, "table's rounded accuracies"),                                   # 99.5 - 85.7: one decimal only
+    (100.0, 100 * (383 / 385 - 350 / 385), "cost of SGD without noise"),
+    (100.0, 8.6, "cost of SGD without noise"),
+    (100.0, 13, "whole percentages"),                                              # 99 % - 86 %
+    (100.0, 13.6, "not to two decimals"),
+    (100.0, 15, "does not match the sweep"),
+    (100.0, 30.0, "does not match the sweep"),
+    (100.0, "13.77", "should be a number"),
 ])
 def test_wrong_answers_are_refused_with_the_mistake_named(choice, cost, expected, capsys):
     feedback = check.private_model_choice(choice, cost, SWEEP)
+    assert not feedback.correct
+    assert expected in feedback.message, feedback.message
+
+
+def test_the_success_message_takes_the_guarantee_from_tpr_bound(capsys):
+    # At ε = 3 the bound on TPR at 1 % FPR is 20.1 %, not "nothing": the message must say so, not a fixed phrase.
+    sweep = [_row(3.0, 330, 3), _row(None, 383, 110)]
+    feedback = check.private_model_choice(3.0, RIGHT_COST, sweep)
+    assert feedback.correct and f"{privacy.tpr_bound(3.0, 0.01):.1%}" in feedback.message
+    assert "promises nothing" not in feedback.message
+    no_noise = [_row(math.inf, 330, 3), _row(None, 383, 110)]
+    assert "no privacy guarantee at all" in check.private_model_choice(math.inf, RIGHT_COST, no_noise).message
+
+
+# --------------------------------------------------------------------------- exercise 1, part 2
+
+@pytest.mark.parametrize("answer", [
+    [0.3, 1.0],                    # from the table: 1.5 % and 1.3 % are above 1 %, 1.0 % (ε = 10) is not
+    (1, 0.3),                      # a tuple, ints, any order
+    np.array([0.3, 1.0]),
+    [0.3, 1.0, 10.0],              # from the rows: ε = 10's 4/395 = 1.01 % is above 1 % too
+    {0.3, 1, 10},
+    [0.3, 0.3, 1.0],               # a repeat changes nothing
+])
+def test_rows_above_one_percent_yet_at_chance_right_answers_pass(answer, capsys):
+    feedback = check.intervals_read(answer, SWEEP)
+    assert feedback.correct, feedback.message
+    assert "ε = 0.3 (1.5% [0.7%, 3.3%]), bound 1.4%: the point is above the bound" in feedback.message
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (check.NOT_SET, "not set above_1pct_at_chance yet"),
+    ([], "left out 2 row(s)"),                                        # "nothing is above chance": reads intervals only
+    ([0.3], "left out 1 row(s)"),
+    ([1.0, 10.0], "left out 1 row(s)"),
+    ([0.3, 1.0, math.inf], "SGD without noise (math.inf) (2.3% [1.2%, 4.3%]): its interval does not contain 1 %"),
+    ([math.inf, None], "interval does not contain 1 %"),              # point above 1 %, read without intervals
+    ([0.3, 1.0, 3.0], "ε = 3 (0.8% [0.3%, 2.2%]): its point TPR is not above 1 %"),
+    ([3.0, 30.0, 100.0], "its point TPR is not above 1 %"),           # the rows at chance by their point
+    ([0.3, 1.0, 3.0, 10.0, 30.0, 100.0], "its point TPR is not above 1 %"),   # every DP row
+    ([0.3, 50.0], "No row of the sweep has ε = 50"),
+    ("0.3, 1", "should be a list"),
+    (0.3, "should be a list"),
+    (None, "should be a list"),
+    ([0.3, "1"], "not text"),
+    ([0.3, float("nan")], "should be a row's ε"),
+])
+def test_rows_above_one_percent_yet_at_chance_wrong_answers_are_named(answer, expected, capsys):
+    feedback = check.intervals_read(answer, SWEEP)
     assert not feedback.correct
     assert expected in feedback.message, feedback.message
 
@@ -97,13 +169,15 @@ def test_a_tie_in_accuracy_goes_to_the_more_private_model():
 def test_the_verdict_follows_the_sweep_it_is_given():
     # If the no-noise row were at chance, it would be the answer: the check reads the rows, not a stored key.
     other = [r if r.epsilon != math.inf else _row(math.inf, 350, 4) for r in SWEEP]
-    assert check.private_model_choice(math.inf, 383 / 385 - 350 / 385, other).correct
+    assert check.private_model_choice(math.inf, 100 * (383 / 385 - 350 / 385), other).correct
     assert not check.private_model_choice(100.0, RIGHT_COST, other).correct
 
 
 def test_a_sweep_without_the_ordinary_model_is_a_clear_error():
     with pytest.raises(ValueError, match="ordinary model"):
-        check.private_model_choice(100.0, 0.1, SWEEP[:-1])
+        check.private_model_choice(100.0, 13.77, SWEEP[:-1])
+    with pytest.raises(ValueError, match="ordinary model"):
+        check.intervals_read([0.3], SWEEP[:-1])
 
 
 # --------------------------------------------------------------------------- concept questions
@@ -119,6 +193,15 @@ def test_the_key_passes_and_every_wrong_letter_fails(questions, judge, capsys):
             if letter != q.answer:
                 feedback = judge({**key, n: letter})
                 assert not feedback.correct and f"The answer is {q.answer}" in feedback.message
+
+
+@pytest.mark.parametrize("questions", [check.BEFORE, check.AFTER])
+def test_picking_the_longest_or_the_shortest_option_gives_nothing_away(questions):
+    # Each key is the middle one by length, so neither "pick the longest" nor "pick the shortest" scores anything.
+    for q in questions:
+        lengths = {letter: len(text) for letter, text in q.options.items()}
+        others = [n for letter, n in lengths.items() if letter != q.answer]
+        assert min(others) < lengths[q.answer] < max(others), q.question
 
 
 def _cells():
@@ -143,9 +226,11 @@ def test_the_committed_notebook_gives_the_exercise_and_the_before_check_a_tick()
     outputs = {}
     for cell in _cells():
         text = "".join(cell["source"])
-        for name in ("check.concepts_before(", "check.private_model_choice(", "check.concepts_after("):
+        for name in ("check.concepts_before(", "check.private_model_choice(", "check.intervals_read(",
+                     "check.concepts_after("):
             if name in text:
                 outputs[name] = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
     assert outputs["check.concepts_before("].startswith("✅ All 3 right.")
     assert outputs["check.private_model_choice("].startswith("✅ ε = 100")
+    assert "\n✅ ε = 0.3" in outputs["check.intervals_read("]
     assert outputs["check.concepts_after("].startswith("✅ All 5 right.")
