@@ -37,10 +37,10 @@ BEFORE = [
     ConceptQuestion(
         "You add a faint, carefully chosen pattern to your photos before posting them (a 'cloak') so that a face "
         "recogniser cannot match them to you. Which is closest to the truth?",
-        {"a": "Once the cloaked photos are online, you are protected for good against every recogniser built later.",
-         "b": "It may fool the recogniser it was made against; a later or retrained one may match the photos anyway.",
+        {"a": "It may fool the recogniser it was made against; a later or retrained one may match the photos anyway.",
+         "b": "Once the cloaked photos are online, you are protected for good against every recogniser built later.",
          "c": "It cannot change what a recogniser outputs: a change too faint for people to see is too faint for a model."},
-        answer="b",
+        answer="a",
         why="a cloak is made once, against the models of the day; the photos stay online, and a system trained "
             "later, or trained to resist cloaks, can still recognise them (Radiya-Dixit et al., ICLR 2022)."),
 ]
