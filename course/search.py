@@ -1,4 +1,5 @@
-"""1:N face search from scratch: exact search, an inverted-file index, and base rates.
+"""1:N face search from scratch: exact search, locality-sensitive hashing, an inverted-file index, re-ranking
+and base rates.
 
 A *gallery* is an array of face embeddings, one row per enrolled photo. A
 *query* (or probe) is the embedding of the face being searched for. Search
@@ -10,6 +11,7 @@ first. Distances are true Euclidean distances (not squared), comparable with
 
 from __future__ import annotations
 
+import ctypes
 import math
 from dataclasses import dataclass
 
@@ -22,7 +24,7 @@ from sklearn.cluster import KMeans
 # should hold many queries: 2**24 float32 distances is 16 queries against 1M faces,
 # in 64 MB of extra memory, which fits next to a 512 MB gallery (1M x 128 float32)
 # on a 2 GB Binder. (Galleries under 16,384 rows are selected with np.argpartition,
-# whose int64 positions add 8 bytes per distance: 192 MB in all.)
+# whose int64 positions add 8 bytes per distance, so their blocks hold a third as many.)
 DEFAULT_BLOCK_ELEMENTS = 2**24
 
 # Long rows of distances (16 groups or more) are cut into groups of this many
@@ -48,6 +50,8 @@ def _k_smallest(values: np.ndarray, k: int) -> np.ndarray:
     k = min(k, values.shape[-1])
     if k == 0:
         return np.empty(values.shape[:-1] + (0,), dtype=np.intp)
+    if k == 1:  # the nearest only: argmin allocates one position per row, argpartition one per value
+        return np.argmin(values, axis=-1)[..., None]
     candidates = np.argpartition(values, k - 1, axis=-1)[..., :k]
     order = np.argsort(np.take_along_axis(values, candidates, axis=-1), axis=-1)
     return np.take_along_axis(candidates, order, axis=-1)
@@ -130,6 +134,10 @@ def exact_search(
 
     gallery_block = max(k, min(len(gallery), block_elements))
     query_block = max(1, block_elements // gallery_block)
+    if k > 1 and gallery_block < 16 * SELECTION_GROUP_SIZE:
+        # Rows this short are ranked by np.argpartition alone, whose int64 positions take 8 bytes per
+        # distance beside the distance's own 4: a third as many distances per block keeps the same memory.
+        query_block = max(1, query_block // 3)
     distances = np.empty((len(queries), k), dtype=gallery.dtype)
     indices = np.empty((len(queries), k), dtype=np.int64)
     for q_start in range(0, len(queries), query_block):
@@ -149,6 +157,7 @@ def exact_search(
             keep = _k_smallest(merged_partial, k)
             best_partial = np.take_along_axis(merged_partial, keep, 1)
             best_index = np.take_along_axis(merged_index, keep, 1)
+            del partial  # before the next block's distances exist: one block in memory at a time, not two
         squared = best_partial + squared_norms(query_rows)[:, None]
         # Rounding can make a tiny squared distance slightly negative.
         distances[q_start : q_start + query_block] = np.sqrt(np.maximum(squared, 0))
@@ -163,6 +172,11 @@ def recall_at_k(approx_indices: ArrayLike, exact_indices: ArrayLike) -> float:
     anywhere among the k results of the approximate search, divide by k, then
     average over queries. 1.0 means nothing was missed.
     """
+    return float(np.mean(recall_per_query(approx_indices, exact_indices)))
+
+
+def recall_per_query(approx_indices: ArrayLike, exact_indices: ArrayLike) -> np.ndarray:
+    """Each query's recall@k: the fraction of its exact k nearest neighbours that the approximate search found."""
     approx_indices = np.atleast_2d(np.asarray(approx_indices))
     exact_indices = np.atleast_2d(np.asarray(exact_indices))
     if approx_indices.shape != exact_indices.shape or exact_indices.size == 0:
@@ -173,7 +187,184 @@ def recall_at_k(approx_indices: ArrayLike, exact_indices: ArrayLike) -> float:
         np.isin(exact_row, approx_row).sum()
         for approx_row, exact_row in zip(approx_indices, exact_indices)
     ]
-    return float(np.sum(found) / exact_indices.size)
+    return np.array(found) / exact_indices.shape[1]
+
+
+def right_person_rate(
+    result_ids: ArrayLike, gallery_people: ArrayLike, query_people: ArrayLike, rank: int = 1
+) -> float:
+    """Fraction of queries whose own person is among the first ``rank`` results (rank-1 identification).
+
+    Recall@k asks whether the search found the true nearest *faces*; an investigator asks whether it
+    found the right *person*. Several photos of one person are in the gallery, so a search can miss
+    some true neighbours and still put one of that person's photos first, or find every neighbour of
+    a query whose nearest face is a lookalike. ``result_ids`` are gallery rows (-1 for an empty slot,
+    which counts as a miss), ``gallery_people`` the person in each gallery row and ``query_people``
+    the person of each query, who must be in the gallery for the rate to mean anything.
+    """
+    result_ids = np.atleast_2d(np.asarray(result_ids))
+    gallery_people = np.asarray(gallery_people)
+    query_people = np.asarray(query_people)
+    if len(result_ids) != len(query_people) or not 1 <= rank <= result_ids.shape[1]:
+        raise ValueError(f"need one result row per query and 1 <= rank <= {result_ids.shape[1]}, got "
+                         f"{len(result_ids)} rows for {len(query_people)} queries and rank {rank}")
+    top = result_ids[:, :rank]
+    people = np.where(top >= 0, gallery_people[np.maximum(top, 0)], -1)
+    found = np.any((people == query_people[:, None]) & (top >= 0), axis=1)
+    return float(np.mean(found))
+
+
+def rerank(
+    gallery: ArrayLike, queries: ArrayLike, candidate_ids: ArrayLike, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest of each query's candidates, by their exact vectors: the re-rank after a shortlist.
+
+    A compressed index (product quantisation) ranks by approximate distances; it is good at *finding*
+    a shortlist (say 100 candidates) and poor at *ordering* near-ties. Re-scoring the shortlist with the
+    raw vectors (``gallery``, the rows the ids point to; no copy is made of it) gives exact distances, so
+    the final top ``k`` is exact among the candidates. faiss's ``IndexRefineFlat`` (factory suffix
+    ``RFlat``) does the same with its own copy of the vectors. Ids of -1 (an empty slot) are skipped;
+    missing results are padded with distance ``inf`` and id ``-1``.
+
+    Returns:
+        ``(distances, ids)``, each (n_queries, k), nearest first.
+    """
+    gallery = _as_float_matrix(gallery)
+    queries = _as_float_matrix(queries, gallery.dtype)
+    candidate_ids = np.atleast_2d(np.asarray(candidate_ids, dtype=np.int64))
+    if len(candidate_ids) != len(queries) or k < 1:
+        raise ValueError(f"need one row of candidates per query and k >= 1, got {len(candidate_ids)} rows "
+                         f"for {len(queries)} queries and k = {k}")
+    valid = candidate_ids >= 0
+    rows = gallery[np.where(valid, candidate_ids, 0)]  # (n_queries, n_candidates, dim)
+    rows -= queries[:, None, :]  # rows is a fresh copy (fancy indexing), so the gallery is untouched
+    squared = np.einsum("qcd,qcd->qc", rows, rows)
+    squared[~valid] = np.inf
+    best = _k_smallest(squared, k)
+    distances = np.sqrt(np.take_along_axis(squared, best, 1))
+    ids = np.take_along_axis(candidate_ids, best, 1)
+    ids[~np.isfinite(distances)] = -1
+    if best.shape[1] < k:  # fewer candidates than k
+        pad = k - best.shape[1]
+        distances = np.hstack([distances, np.full((len(queries), pad), np.inf, distances.dtype)])
+        ids = np.hstack([ids, np.full((len(queries), pad), -1, np.int64)])
+    return distances, ids
+
+
+# --- The historical baseline: locality-sensitive hashing ------------------------------
+
+
+class RandomHyperplaneLSH:
+    """Locality-sensitive hashing with random hyperplanes (Charikar 2002; Indyk & Motwani 1998).
+
+    Each *table* draws ``n_bits`` random hyperplanes through the gallery's centre. A face's key in
+    that table is one bit per hyperplane: which side of it the face lies on. Two faces at angle θ
+    (seen from the centre) fall on the same side of one random hyperplane with probability 1 − θ/π,
+    so near faces often share all ``n_bits`` bits and land in the same *bucket*, and far faces rarely
+    do. A query's candidates are the faces in its bucket of every table; the candidates are then
+    ranked by their exact distances (:func:`rerank`'s idea), so the method misses neighbours but never
+    misorders the ones it finds.
+
+    The trade-off: more bits make buckets smaller (fewer candidates, faster) but split true neighbours
+    from the query more often; more tables give a neighbour more chances to share a bucket, at the
+    cost of memory and candidates. :func:`lsh_candidate_probability` gives the textbook curve.
+
+    The gallery is kept by reference (not copied) for the exact ranking; ``search`` may use only the
+    first ``n_tables`` tables, so one index serves a sweep over the number of tables.
+    """
+
+    def __init__(self, n_tables: int, n_bits: int, seed: int = 0) -> None:
+        if not 1 <= n_bits <= 62 or n_tables < 1:
+            raise ValueError(f"need 1 <= n_bits <= 62 and n_tables >= 1, got {n_bits} bits and {n_tables} tables")
+        self.n_tables, self.n_bits, self.seed = n_tables, n_bits, seed
+        self._gallery: np.ndarray | None = None
+
+    def add(self, gallery: ArrayLike) -> RandomHyperplaneLSH:
+        """Hash every gallery row into every table (any earlier gallery is replaced)."""
+        gallery = _as_float_matrix(gallery)
+        rng = np.random.default_rng(self.seed)
+        self.hyperplanes = rng.standard_normal((self.n_tables, gallery.shape[1], self.n_bits)).astype(gallery.dtype)
+        # Hyperplanes through the centre: (v - centre)·h > 0, computed as v·h > centre·h without a centred copy.
+        self._offsets = gallery.mean(axis=0, dtype=np.float64).astype(gallery.dtype) @ self.hyperplanes
+        keys = self._keys(gallery)
+        self._order = [np.argsort(table_keys, kind="stable").astype(np.int32 if len(gallery) < 2**31 else np.int64)
+                       for table_keys in keys.T]
+        self._sorted_keys = [table_keys[order] for table_keys, order in zip(keys.T, self._order)]
+        self._gallery = gallery
+        return self
+
+    def _keys(self, vectors: np.ndarray, rows_per_block: int = 8192) -> np.ndarray:
+        """(n_vectors, n_tables) whole numbers: each vector's ``n_bits`` sides of a table's hyperplanes, as binary
+        digits. All tables' hyperplanes are applied in one matrix product per block of rows."""
+        all_hyperplanes = self.hyperplanes.transpose(1, 0, 2).reshape(len(self.hyperplanes[0]), -1)
+        powers = np.int64(1) << np.arange(self.n_bits, dtype=np.int64)
+        keys = np.empty((len(vectors), self.n_tables), dtype=np.int32 if self.n_bits < 31 else np.int64)
+        for start in range(0, len(vectors), rows_per_block):
+            sides = vectors[start: start + rows_per_block] @ all_hyperplanes > self._offsets.reshape(-1)
+            keys[start: start + rows_per_block] = sides.reshape(len(sides), self.n_tables, self.n_bits) @ powers
+        return keys
+
+    def candidates(self, queries: ArrayLike, n_tables: int | None = None) -> list[np.ndarray]:
+        """For each query, the sorted gallery rows sharing its bucket in at least one of the first ``n_tables``."""
+        gallery = self._checked_gallery()
+        queries = _as_float_matrix(queries, gallery.dtype)
+        query_keys = self._keys(queries)
+        slices = []  # per table: each query's bucket as a (start, stop) range of the table's sorted keys
+        for table in range(self._tables_used(n_tables)):
+            keys, sorted_keys = query_keys[:, table], self._sorted_keys[table]
+            slices.append((np.searchsorted(sorted_keys, keys), np.searchsorted(sorted_keys, keys, side="right")))
+        found = []
+        is_candidate = np.zeros(len(gallery), dtype=bool)  # marks the union without sorting it
+        for row in range(len(queries)):
+            for table, (starts, stops) in enumerate(slices):
+                is_candidate[self._order[table][starts[row]: stops[row]]] = True
+            found.append(np.flatnonzero(is_candidate))
+            is_candidate[found[-1]] = False
+        return found
+
+    def search(
+        self, queries: ArrayLike, k: int, n_tables: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``k`` nearest candidates of each query, exactly ranked, and how many candidates each had.
+
+        Returns:
+            ``(distances, ids, n_candidates)``: (n_queries, k) nearest first, padded with ``inf`` and
+            ``-1`` when a query has fewer than ``k`` candidates; and (n_queries,) candidate counts, the
+            number of exact distances computed (the cost that replaces scanning the whole gallery).
+        """
+        gallery = self._checked_gallery()
+        queries = _as_float_matrix(queries, gallery.dtype)
+        distances = np.full((len(queries), k), np.inf, dtype=gallery.dtype)
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        found = self.candidates(queries, n_tables)
+        for row, (query, rows) in enumerate(zip(queries, found)):
+            if len(rows):
+                distances[row], ids[row] = (r[0] for r in rerank(gallery, query, rows[None, :], k))
+        return distances, ids, np.array([len(rows) for rows in found], dtype=np.int64)
+
+    def _tables_used(self, n_tables: int | None) -> int:
+        if n_tables is None:
+            return self.n_tables
+        if not 1 <= n_tables <= self.n_tables:
+            raise ValueError(f"n_tables must be between 1 and {self.n_tables}, got {n_tables}")
+        return n_tables
+
+    def _checked_gallery(self) -> np.ndarray:
+        if self._gallery is None:
+            raise RuntimeError("call add(gallery) before searching")
+        return self._gallery
+
+
+def lsh_candidate_probability(angle: ArrayLike, n_bits: int, n_tables: int) -> np.ndarray:
+    """Chance that a face at ``angle`` (radians, seen from the centre) from the query becomes a candidate.
+
+    One hyperplane keeps the two on the same side with probability p = 1 − angle/π; all ``n_bits`` of
+    a table agree with p^n_bits; at least one of ``n_tables`` independent tables with
+    1 − (1 − p^n_bits)^n_tables. More bits push both near and far faces' chances down; more tables
+    lift them back up, the near faces' first.
+    """
+    same_side = 1 - np.asarray(angle, dtype=np.float64) / np.pi
+    return 1 - (1 - same_side**n_bits) ** n_tables
 
 
 # --- Approximate search: an inverted-file (IVF) index --------------------------------
@@ -359,6 +550,26 @@ class IVFIndex:
             if len(positions):
                 return inverted_list.vectors[positions[0]].copy()
         raise KeyError(f"id {vector_id} is not stored")
+
+
+# --- Memory ---------------------------------------------------------------------------------
+
+
+def release_freed_memory() -> bool:
+    """Give the memory of deleted arrays and indexes back to the operating system; True if it could be asked.
+
+    Deleting a large index frees its memory *inside* the process: the C allocator keeps the freed pages to
+    reuse them, so the process's resident memory (what a 2 GB Binder or a laptop counts) does not fall, and
+    the next large array is taken on top of it. glibc's ``malloc_trim`` hands the free pages back (lesson
+    03 measured over 100 MB after its 100,000-face indexes were deleted). Elsewhere (macOS, Windows, a
+    Linux without glibc) this does nothing and returns False.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    libc.malloc_trim(0)
+    return True
 
 
 # --- Synthetic galleries ---------------------------------------------------------------

@@ -6,12 +6,14 @@ Prints figures next to their targets (it asserts nothing, and is not a test):
   the bandwidth it implies (bytes scanned / time), against this machine's memory read
   bandwidth measured here. Target: within 1.3x of the bandwidth bound.
   Batched (100 queries at once) throughput too, and faiss IndexFlatL2 for reference.
-* approximate indexes: the course's IVFIndex, and faiss IndexIVFFlat, IndexHNSWFlat,
+* approximate indexes: random-hyperplane LSH (course.search.RandomHyperplaneLSH, the
+  historical baseline), the course's IVFIndex, and faiss IndexIVFFlat, IndexHNSWFlat,
   IndexIVFPQ and a production-style IVF-PQ (4-bit "fast-scan" codes over 4096 lists)
   that re-ranks its shortlist with the exact vectors, each over a sweep of its search
-  parameter: recall@10 against the exact result and speed-up over exact numpy search
-  (both timed on the same batch of queries). Target: recall@10 >= 0.95 at >= 20x
-  faster than exact.
+  parameter: recall@10 against the exact result, speed-up over exact numpy search
+  (both timed on the same batch of queries), and the share of queries whose own person
+  is returned first (rank-1 identification; exact search's own share is printed too).
+  Target: recall@10 >= 0.95 at >= 20x faster than exact.
 * sharded exact search on Dask distributed (course.sharded_search, lesson 03b): the
   first 400,000 faces in 4 shards on 2 worker processes of one thread each, queries
   sent one at a time. Per-shard search time (p50, p99), the query's latency (p50, p99,
@@ -45,9 +47,11 @@ from course import data
 from course.search import (
     GalleryModel,
     IVFIndex,
+    RandomHyperplaneLSH,
     calibrate_gallery_model,
     exact_search,
     recall_at_k,
+    right_person_rate,
     squared_norms,
     synthetic_gallery,
 )
@@ -59,6 +63,8 @@ TRAIN_SIZE = 50_000  # k-means training sample: ~50 vectors per cell
 PHOTOS_PER_IDENTITY = 5
 HNSW_NEIGHBOURS = 16  # M: graph links per node (more: better graph, slower build)
 PQ_SUBQUANTISERS = 16  # IVFPQ code: 16 sub-vectors of 8 dimensions, 1 byte each
+LSH_BITS = [12, 16]  # bits per LSH table (8 bits flood a million-face bucket: ~17 % of the gallery at 32 tables)
+LSH_TABLES = [4, 16, 32]
 # Re-ranked IVF-PQ: finer cells, 64 sub-vectors of 2 dimensions with 4-bit codes (fast
 # to scan with SIMD), and a shortlist of RERANK_FACTOR x k re-scored with exact vectors.
 RERANK_FACTORY = "IVF4096,PQ64x4fs,RFlat"
@@ -103,8 +109,9 @@ def read_bandwidth(array: np.ndarray, n_threads: int) -> float:
 
 def gallery_and_queries(
     model: GalleryModel, n: int, n_queries: int, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """A synthetic gallery of n faces, and one held-out photo each of n_queries enrolled people."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A synthetic gallery of n faces, one held-out photo each of n_queries enrolled people, and the person
+    in each gallery row and each query: ``(gallery, queries, gallery_people, query_people)``."""
     n_identities = (n + n_queries) // PHOTOS_PER_IDENTITY
     embeddings, identities = synthetic_gallery(
         n + n_queries, n_identities=n_identities, **vars(model), seed=seed
@@ -115,7 +122,8 @@ def gallery_and_queries(
     query_rows = rng.choice(first_photos[first_photos < n], n_queries, replace=False)
     tail = np.arange(n, n + n_queries)
     embeddings[np.r_[query_rows, tail]] = embeddings[np.r_[tail, query_rows]]
-    return embeddings[:n], embeddings[n:].copy()
+    identities[np.r_[query_rows, tail]] = identities[np.r_[tail, query_rows]]
+    return embeddings[:n], embeddings[n:].copy(), identities[:n], identities[n:].copy()
 
 
 def benchmark_exact(
@@ -164,30 +172,42 @@ def sweep(
     queries: np.ndarray,
     exact_ids: np.ndarray,
     exact_seconds: float,
+    people: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    """Print recall@10 and speed-up of ``search(setting)`` (returning ids) for each setting."""
+    """Print recall@10, speed-up and right-person rate of ``search(setting)`` (returning ids) for each setting."""
     for setting in settings:
         ids, seconds = timed(lambda: search(setting), repeats=2)
         recall = recall_at_k(ids, exact_ids)
         speedup = exact_seconds / (seconds / len(queries))
         meets = "yes" if recall >= TARGET_RECALL and speedup >= TARGET_SPEEDUP else ""
         print(f"  {name:<20}{label + '=' + str(setting):<14}"
-              f"{seconds / len(queries) * 1e3:>9.3f}{speedup:>10.1f}x{recall:>11.3f}   {meets}")
+              f"{seconds / len(queries) * 1e3:>9.3f}{speedup:>10.1f}x{recall:>11.3f}"
+              f"{right_person_rate(ids, *people):>14.2f}   {meets}")
 
 
 def benchmark_approximate(
-    gallery: np.ndarray, queries: np.ndarray, exact_ids: np.ndarray, exact_seconds: float
+    gallery: np.ndarray, queries: np.ndarray, exact_ids: np.ndarray, exact_seconds: float,
+    people: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    """Recall@10 and speed-up over exact search of four approximate indexes."""
+    """Recall@10, speed-up over exact search and right-person rate of the approximate indexes."""
     dim = gallery.shape[1]
     rng = np.random.default_rng(1)
     train = gallery[rng.choice(len(gallery), min(TRAIN_SIZE, len(gallery)), replace=False)]
-    compare = dict(queries=queries, exact_ids=exact_ids, exact_seconds=exact_seconds)
+    compare = dict(queries=queries, exact_ids=exact_ids, exact_seconds=exact_seconds, people=people)
     print(f"\nApproximate search, k=10; IVF indexes use {N_LISTS} lists trained on "
           f"{len(train):,} vectors.\nTarget: recall@10 >= {TARGET_RECALL} "
-          f"at >= {TARGET_SPEEDUP:.0f}x faster than exact (batched)")
-    print(f"  {'index':<20}{'setting':<14}{'ms/query':>9}{'speed-up':>11}{'recall@10':>11}"
+          f"at >= {TARGET_SPEEDUP:.0f}x faster than exact (batched). Right person: the share of queries whose "
+          f"own person is returned first; exact search: {right_person_rate(exact_ids, *people):.2f}")
+    print(f"  {'index':<20}{'setting':<14}{'ms/query':>9}{'speed-up':>11}{'recall@10':>11}{'right person':>14}"
           f"   meets target")
+
+    for n_bits in LSH_BITS:
+        lsh = RandomHyperplaneLSH(n_tables=max(LSH_TABLES), n_bits=n_bits, seed=0)
+        _, seconds = timed(lambda: lsh.add(gallery))
+        print(f"  course LSH, {n_bits} bits: {max(LSH_TABLES)} tables hashed in {seconds:.1f} s")
+        sweep(f"course LSH {n_bits} bits", lambda n_tables: lsh.search(queries, K, n_tables)[1], LSH_TABLES,
+              "tables", **compare)
+        del lsh
 
     course_ivf = IVFIndex(seed=0)
     _, fit_seconds = timed(lambda: course_ivf.fit(train, N_LISTS))
@@ -298,7 +318,8 @@ def main() -> None:
           f"{np.sqrt(2 * photo_variance):.3f}, of different people "
           f"{np.sqrt(2 * (photo_variance + centre_variance)):.3f}")
 
-    (gallery, queries), seconds = timed(lambda: gallery_and_queries(model, args.n, args.queries))
+    (gallery, queries, gallery_people, query_people), seconds = timed(
+        lambda: gallery_and_queries(model, args.n, args.queries))
     print(f"Gallery: {len(gallery):,} x {gallery.shape[1]} float32 = {gallery.nbytes / 1e6:,.0f} MB"
           f" ({PHOTOS_PER_IDENTITY} photos per identity), generated in {seconds:.1f} s; "
           f"{len(queries)} queries (held-out photos of enrolled people)\n")
@@ -307,7 +328,7 @@ def main() -> None:
         exact_ids, exact_seconds = benchmark_exact(gallery, queries, n_threads)
     benchmark_sharded(gallery, queries, n_threads)
     if not args.sharded_only:
-        benchmark_approximate(gallery, queries, exact_ids, exact_seconds)
+        benchmark_approximate(gallery, queries, exact_ids, exact_seconds, (gallery_people, query_people))
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"\nPeak RSS {peak_mb:,.0f} MB.  Total {time.perf_counter() - started:.0f} s.  "

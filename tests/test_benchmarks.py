@@ -32,9 +32,12 @@ def test_face_benchmark_prints_every_quality_figure():
 def test_search_benchmark_prints_every_index_and_the_bandwidth_verdict():
     out = run_script("benchmark_search.py", "--n", "20000", "--queries", "10")
     assert re.search(r"best is [\d.]+x the bound.*\[target <= 1\.3x: (met|NOT met)\]", out), out
-    for index in ["course IVFIndex", "faiss IVFFlat", "faiss HNSWFlat", "faiss IVFPQ ", "faiss IVFPQ+rerank"]:
-        rows = re.findall(rf"^  {re.escape(index)}\s+\w+=\d+\s+[\d.]+\s+[\d.]+x\s+[01]\.\d{{3}}", out, re.MULTILINE)
-        assert len(rows) >= 4, f"{index!r}: expected a sweep of settings, got {rows}\n{out}"
+    assert re.search(r"exact search: [01]\.\d\d$", out, re.MULTILINE), out
+    for index, n_settings in [("course LSH 12 bits", 3), ("course LSH 16 bits", 3), ("course IVFIndex", 4),
+                              ("faiss IVFFlat", 4), ("faiss HNSWFlat", 4), ("faiss IVFPQ ", 4), ("faiss IVFPQ+rerank", 4)]:
+        rows = re.findall(rf"^  {re.escape(index)}\s+\w+=\d+\s+[\d.]+\s+[\d.]+x\s+[01]\.\d{{3}}\s+[01]\.\d\d\b",
+                          out, re.MULTILINE)
+        assert len(rows) >= n_settings, f"{index!r}: expected a sweep of settings with a right-person rate, got {rows}\n{out}"
     assert "Peak RSS" in out
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -348,3 +350,58 @@ def test_city_refuses_a_zero_fpir_for_a_tiny_rate(capsys):
     assert not check.city_false_hits(n * fmr, 0.0, n, fmr)
     assert check.city_false_hits(n * fmr, -np.expm1(n * np.log1p(-fmr)), n, fmr)
     assert check.city_false_hits(n * fmr, 1 - (1 - fmr) ** n, n, fmr)  # the naive formula, rounding and all
+
+
+# ------------------------------------------------------------------------ concept questions
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_similarity_search.ipynb"
+
+
+@pytest.mark.parametrize("when, questions", [("before", check.BEFORE), ("after", check.AFTER)])
+def test_concept_questions_have_exactly_one_right_letter_among_their_options(when, questions):
+    assert 3 <= len(questions) <= 5
+    for question in questions:
+        assert question.answer in question.options and len(question.options) >= 3
+        assert question.why and question.why[0].islower(), "the explanation continues 'b: ...' in the verdict"
+
+
+@pytest.mark.parametrize("quiz, questions", [(check.concepts_before, check.BEFORE), (check.concepts_after, check.AFTER)])
+def test_right_letters_pass_written_as_a_dict_or_a_list(quiz, questions):
+    letters = [question.answer for question in questions]
+    assert quiz(dict(enumerate(letters, start=1)))
+    assert quiz([letter.upper() for letter in letters])
+
+
+@pytest.mark.parametrize("quiz, questions, number, wrong", [
+    (quiz, questions, number, letter)
+    for quiz, questions in [(check.concepts_before, check.BEFORE), (check.concepts_after, check.AFTER)]
+    for number, question in enumerate(questions, start=1)
+    for letter in question.options if letter != question.answer
+])
+def test_each_wrong_letter_fails_and_the_right_answer_is_named(quiz, questions, number, wrong):
+    answers = {i: question.answer for i, question in enumerate(questions, start=1)}
+    answers[number] = wrong
+    feedback = quiz(answers)
+    right = questions[number - 1].answer
+    assert not feedback
+    assert f"{number}. ❌ {wrong}: not this one. The answer is {right}" in feedback.message
+
+
+def _markdown_cell(title: str) -> str:
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    matches = ["".join(cell["source"]) for cell in cells
+               if cell["cell_type"] == "markdown" and "".join(cell["source"]).startswith(title)]
+    assert len(matches) == 1, f"expected one cell starting with {title!r}"
+    return matches[0]
+
+
+@pytest.mark.parametrize("title, questions", [
+    ("## Concept check · before the lesson (3 min)", check.BEFORE),
+    ("## Concept check · after the lesson (4 min)", check.AFTER),
+])
+def test_the_notebook_lists_the_modules_questions_verbatim(title, questions):
+    expected = [title, ""]
+    for number, question in enumerate(questions, start=1):
+        expected.append(f"{number}. {question.question}")
+        expected += [f"   {letter}. {option}" for letter, option in question.options.items()]
+    assert _markdown_cell(title).strip() == "\n".join(expected)

@@ -2,6 +2,8 @@
 
 from unittest import mock
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -13,12 +15,17 @@ from sklearn.neighbors import NearestNeighbors
 from course import search
 from course.search import (
     IVFIndex,
+    RandomHyperplaneLSH,
     calibrate_gallery_model,
     exact_search,
     expected_false_hits,
     false_positive_identification_rate,
     index_footprint,
+    lsh_candidate_probability,
     recall_at_k,
+    recall_per_query,
+    rerank,
+    right_person_rate,
     squared_norms,
     synthetic_gallery,
 )
@@ -349,3 +356,175 @@ def test_index_footprint_counts_shards_and_machines():
     assert index_footprint(2, 10.5, shard_bytes=20).n_shards == 2  # one byte over
     with pytest.raises(ValueError):
         index_footprint(10, 512, shard_bytes=0)
+
+
+# --- memory of exact search on short galleries ------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [1, 10])
+def test_short_gallery_blocks_stay_within_the_memory_budget(k):
+    """IVF assigns vectors to their nearest of a few hundred centroids: a short gallery and many queries.
+    np.argpartition's int64 positions used to triple each block's memory (and k = 1 needs none)."""
+    block_elements = 2**20  # 4 MB of float32 distances per block
+    centroids = random_vectors(256, 16, seed=40, dtype=np.float32)
+    vectors = random_vectors(20_000, 16, seed=41, dtype=np.float32)
+    tracemalloc.start()
+    try:
+        _, ids = exact_search(centroids, vectors, k, block_elements=block_elements)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    output = ids.nbytes * 3 // 2  # the int64 ids and the float32 distances returned
+    assert peak - output < 1.5 * 4 * block_elements, f"peak {peak / 1e6:.1f} MB"
+    all_distances = cdist(vectors, centroids)
+    np.testing.assert_allclose(np.take_along_axis(all_distances, ids, 1), np.sort(all_distances, axis=1)[:, :k],
+                               atol=1e-5)
+
+
+# --- right person, re-rank -------------------------------------------------------------------
+
+
+def test_recall_per_query_by_hand():
+    approx = [[1, 2, 3, 4], [5, 6, 7, 8]]
+    exact = [[1, 2, 9, 9], [5, 6, 7, 8]]
+    np.testing.assert_allclose(recall_per_query(approx, exact), [0.5, 1.0])
+    assert recall_at_k(approx, exact) == pytest.approx(0.75)
+
+
+def test_right_person_rate_counts_the_person_not_the_face():
+    gallery_people = np.array([7, 7, 8, 9, 9])
+    query_people = np.array([7, 9, 8, 7])
+    results = np.array([[1, 2], [0, 4], [-1, 2], [3, 0]])  # query 2's first slot is empty: a miss at rank 1
+    assert right_person_rate(results, gallery_people, query_people) == pytest.approx(1 / 4)
+    assert right_person_rate(results, gallery_people, query_people, rank=2) == pytest.approx(4 / 4)
+    with pytest.raises(ValueError, match="rank"):
+        right_person_rate(results, gallery_people, query_people, rank=3)
+    with pytest.raises(ValueError, match="one result row per query"):
+        right_person_rate(results[:3], gallery_people, query_people)
+
+
+def test_rerank_is_exact_search_among_the_candidates():
+    gallery = random_vectors(2_000, 16, seed=50, dtype=np.float32)
+    queries = random_vectors(20, 16, seed=51, dtype=np.float32)
+    rng = np.random.default_rng(52)
+    candidates = np.array([rng.choice(2_000, 60, replace=False) for _ in queries])
+    before = gallery.copy()
+    distances, ids = rerank(gallery, queries, candidates, 5)
+    np.testing.assert_array_equal(gallery, before)  # the gallery is read, never changed
+    for query, row, found, found_d in zip(queries, candidates, ids, distances):
+        true_d, true_rows = exact_search(gallery[row], query, 5)
+        np.testing.assert_array_equal(found, row[true_rows[0]])
+        np.testing.assert_allclose(found_d, true_d[0], rtol=1e-5)
+
+
+def test_rerank_skips_empty_slots_and_pads_when_candidates_run_out():
+    gallery = np.array([[0.0], [1.0], [3.0], [10.0]])
+    distances, ids = rerank(gallery, [[2.9]], [[3, -1, 2, -1]], 3)
+    np.testing.assert_array_equal(ids, [[2, 3, -1]])
+    np.testing.assert_allclose(distances, [[0.1, 7.1, np.inf]])
+    distances, ids = rerank(gallery, [[0.2]], [[1, 0]], 3)  # fewer candidates than k
+    np.testing.assert_array_equal(ids, [[0, 1, -1]])
+    with pytest.raises(ValueError, match="one row of candidates per query"):
+        rerank(gallery, [[0.2], [0.3]], [[1, 0]], 2)
+
+
+# --- locality-sensitive hashing ----------------------------------------------------------------
+
+
+def test_lsh_candidates_are_exactly_the_faces_sharing_a_bucket(clustered_gallery):
+    gallery, queries = clustered_gallery
+    lsh = RandomHyperplaneLSH(n_tables=3, n_bits=6, seed=4).add(gallery)
+    centre = gallery.mean(axis=0)
+    for query, found in zip(queries[:10], lsh.candidates(queries[:10])):
+        expected = np.zeros(len(gallery), bool)
+        for hyperplanes in lsh.hyperplanes:  # by the definition: the same side of every hyperplane of a table
+            gallery_sides = (gallery - centre) @ hyperplanes > 0
+            query_sides = (query - centre) @ hyperplanes > 0
+            expected |= np.all(gallery_sides == query_sides, axis=1)
+        np.testing.assert_array_equal(found, np.flatnonzero(expected))
+
+
+def test_lsh_ranks_its_candidates_exactly_and_finds_everything_when_every_face_is_a_candidate(clustered_gallery):
+    gallery, queries = clustered_gallery
+    lsh = RandomHyperplaneLSH(n_tables=40, n_bits=1, seed=0).add(gallery)  # 2 buckets per table, 40 tables
+    distances, ids, n_candidates = lsh.search(queries, 10)
+    assert np.all(n_candidates == len(gallery))
+    exact_distances, exact_ids = exact_search(gallery, queries, 10)
+    np.testing.assert_array_equal(ids, exact_ids)
+    np.testing.assert_allclose(distances, exact_distances, rtol=1e-5)
+
+
+def test_lsh_more_tables_never_lose_recall_and_more_bits_check_fewer_faces(clustered_gallery):
+    gallery, queries = clustered_gallery
+    _, exact_ids = exact_search(gallery, queries, 10)
+    lsh = RandomHyperplaneLSH(n_tables=16, n_bits=8, seed=1).add(gallery)
+    recalls, counts = [], []
+    for n_tables in [1, 2, 4, 8, 16]:
+        _, ids, n_candidates = lsh.search(queries, 10, n_tables)
+        recalls.append(recall_at_k(ids, exact_ids))
+        counts.append(n_candidates.mean())
+    assert recalls == sorted(recalls) and recalls[-1] > recalls[0]
+    assert counts == sorted(counts)
+    fewer_bits = [RandomHyperplaneLSH(8, bits, seed=1).add(gallery).search(queries, 10)[2].mean() for bits in (4, 8, 12)]
+    assert fewer_bits[0] > fewer_bits[1] > fewer_bits[2]
+
+
+def test_lsh_is_reproducible_keeps_the_gallery_by_reference_and_pads_empty_buckets(clustered_gallery):
+    gallery, queries = clustered_gallery
+    first = RandomHyperplaneLSH(4, 10, seed=3).add(gallery)
+    second = RandomHyperplaneLSH(4, 10, seed=3).add(gallery)
+    np.testing.assert_array_equal(first.search(queries, 10)[1], second.search(queries, 10)[1])
+    assert np.shares_memory(first._checked_gallery(), gallery)
+    far_away = np.full((1, gallery.shape[1]), 1e3, np.float32)  # too far from everything: its buckets are empty
+    far_lsh = RandomHyperplaneLSH(1, 30, seed=3).add(gallery)
+    distances, ids, n_candidates = far_lsh.search(far_away, 3)
+    if n_candidates[0] == 0:
+        np.testing.assert_array_equal(ids, [[-1, -1, -1]])
+        assert np.all(np.isinf(distances))
+
+
+def test_lsh_rejects_bad_settings_and_use_before_add(clustered_gallery):
+    gallery, queries = clustered_gallery
+    with pytest.raises(ValueError, match="n_bits"):
+        RandomHyperplaneLSH(n_tables=2, n_bits=0)
+    with pytest.raises(ValueError, match="n_tables"):
+        RandomHyperplaneLSH(n_tables=0, n_bits=8)
+    with pytest.raises(RuntimeError, match="add"):
+        RandomHyperplaneLSH(2, 8).search(queries, 10)
+    lsh = RandomHyperplaneLSH(2, 8).add(gallery)
+    with pytest.raises(ValueError, match="between 1 and 2"):
+        lsh.search(queries, 10, n_tables=3)
+
+
+def test_lsh_candidate_probability_matches_random_hyperplanes():
+    rng = np.random.default_rng(60)
+    angle = 1.0
+    a, b = np.array([1.0, 0.0]), np.array([np.cos(angle), np.sin(angle)])
+    normals = rng.standard_normal((200_000, 2))
+    same_side = np.mean((normals @ a > 0) == (normals @ b > 0))
+    assert same_side == pytest.approx(1 - angle / np.pi, abs=0.005)
+    assert lsh_candidate_probability(angle, 1, 1) == pytest.approx(1 - angle / np.pi)
+    assert lsh_candidate_probability(angle, 8, 4) == pytest.approx(1 - (1 - (1 - angle / np.pi) ** 8) ** 4)
+    assert lsh_candidate_probability(0.0, 16, 1) == 1 and lsh_candidate_probability(np.pi, 1, 10) == 0
+
+
+# --- memory ----------------------------------------------------------------------------------------
+
+
+def _resident_bytes() -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not search.release_freed_memory(), reason="needs glibc (Linux): elsewhere it does nothing")
+def test_release_freed_memory_hands_deleted_arrays_back_to_the_system():
+    # 100 kB arrays live on the C heap; the last one, kept, stops the heap from shrinking by itself.
+    arrays = [np.ones(12_500) for _ in range(800)]  # 80 MB
+    keep = arrays[-1]
+    del arrays
+    before = _resident_bytes()
+    assert search.release_freed_memory()
+    assert before - _resident_bytes() > 40e6
+    del keep
