@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -354,9 +352,6 @@ def test_city_refuses_a_zero_fpir_for_a_tiny_rate(capsys):
 
 # ------------------------------------------------------------------------ concept questions
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_similarity_search.ipynb"
-
-
 @pytest.mark.parametrize("when, questions", [("before", check.BEFORE), ("after", check.AFTER)])
 def test_concept_questions_have_exactly_one_right_letter_among_their_options(when, questions):
     assert 3 <= len(questions) <= 5
@@ -385,23 +380,3 @@ def test_each_wrong_letter_fails_and_the_right_answer_is_named(quiz, questions, 
     right = questions[number - 1].answer
     assert not feedback
     assert f"{number}. ❌ {wrong}: not this one. The answer is {right}" in feedback.message
-
-
-def _markdown_cell(title: str) -> str:
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    matches = ["".join(cell["source"]) for cell in cells
-               if cell["cell_type"] == "markdown" and "".join(cell["source"]).startswith(title)]
-    assert len(matches) == 1, f"expected one cell starting with {title!r}"
-    return matches[0]
-
-
-@pytest.mark.parametrize("title, questions", [
-    ("## Concept check · before the lesson (3 min)", check.BEFORE),
-    ("## Concept check · after the lesson (4 min)", check.AFTER),
-])
-def test_the_notebook_lists_the_modules_questions_verbatim(title, questions):
-    expected = [title, ""]
-    for number, question in enumerate(questions, start=1):
-        expected.append(f"{number}. {question.question}")
-        expected += [f"   {letter}. {option}" for letter, option in question.options.items()]
-    assert _markdown_cell(title).strip() == "\n".join(expected)

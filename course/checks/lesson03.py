@@ -33,10 +33,10 @@ BEFORE = [
     ConceptQuestion(
         "You must find, exactly, the faces nearest to one photo among a million faces of 128 numbers each. "
         "What is usually fastest on an ordinary computer?",
-        {"a": "a tree index (k-d tree or ball tree) that rules out whole regions of space",
-         "b": "comparing the photo with every face, as one matrix product",
+        {"a": "comparing the photo with every face, as one matrix product",
+         "b": "a tree index (k-d tree or ball tree) that rules out whole regions of space",
          "c": "hashing the faces into buckets and looking only in the photo's bucket"},
-        answer="b",
+        answer="a",
         why="in 128 dimensions almost every face is about as far away as every other, so a tree can rule out "
             "almost nothing and only adds overhead; a matrix product reads the gallery once at full speed. "
             "Hashing is fast but approximate: it misses some neighbours, so it is not exact search.",
@@ -45,9 +45,10 @@ BEFORE = [
         "An approximate search finds 9 of the 10 true nearest faces of a photo (recall@10 = 0.9), and the "
         "person in the photo has other photos in the gallery. Is that person's photo returned first?",
         {"a": "yes, in 90 % of searches: recall@10 is the rate at which the right person comes first",
-         "b": "recall@10 alone does not say: it counts faces found, not people; the right person can be first "
-              "despite a missed face, or not first although every face was found",
-         "c": "no: with a neighbour missing, the right person can never come first"},
+         "b": "it depends: recall@10 counts faces found, not people; the right person can come first despite a "
+              "missed face",
+         "c": "no: with one of the ten true neighbours missing, the right person can never come first, since the "
+              "missing face is theirs"},
         answer="b",
         why="recall@10 compares the returned faces with exact search's; whether the first face shows the right "
             "person is a different measure (rank-1 identification). The nearest face of a photo can be a "
@@ -57,9 +58,9 @@ BEFORE = [
         "Each comparison of a stranger's photo with a gallery face wrongly matches with probability FMR. "
         "About how many wrong people does one search of a gallery of N faces return?",
         {"a": "about FMR, whatever the size of the gallery",
-         "b": "about N × FMR",
-         "c": "about FMR / N"},
-        answer="b",
+         "b": "about FMR / N",
+         "c": "about N × FMR"},
+        answer="c",
         why="every one of the N comparisons is a chance of a false match, so the expected number of false hits "
             "is N × FMR: 10 per search at N = 1,000,000 and FMR = 1e-5.",
     ),
@@ -69,11 +70,11 @@ AFTER = [
     ConceptQuestion(
         "In random-hyperplane LSH, what happens when each table uses more bits (more hyperplanes) and the "
         "number of tables stays the same?",
-        {"a": "recall rises, because each bucket holds faces that are more alike",
-         "b": "buckets shrink, so fewer candidates are checked, but true neighbours are split from the query "
-              "more often and recall falls",
-         "c": "only the memory changes; candidates and recall stay the same"},
-        answer="b",
+        {"a": "recall rises, because each bucket then holds only faces that are more alike, so the true neighbours "
+              "are found more often",
+         "b": "only the memory changes; candidates and recall stay the same",
+         "c": "fewer candidates are checked, and true neighbours land in other buckets more often: recall falls"},
+        answer="c",
         why="a neighbour stays in the query's bucket only if it is on the same side of every hyperplane, with "
             "probability (1 − θ/π) to the power of the number of bits: each extra bit lowers it. More tables "
             "buy recall back, at the cost of memory and candidates.",
@@ -81,9 +82,9 @@ AFTER = [
     ConceptQuestion(
         "In the lesson, the inverted file (IVF) reached a higher recall@10 than random-hyperplane LSH for a "
         "similar share of the gallery checked. Why?",
-        {"a": "IVF's cells come from k-means on the faces themselves, so they follow where the faces are; LSH's "
-              "hyperplanes are random, whatever the data",
-         "b": "IVF ranks its candidates by exact distance and LSH does not",
+        {"a": "IVF's cells come from k-means on these faces and follow the data; LSH's hyperplanes are random",
+         "b": "IVF ranks its candidates by exact distance and LSH does not, so LSH returns its candidates in the "
+              "order it happened to find them",
          "c": "LSH works only on vectors of 0s and 1s"},
         answer="a",
         why="both methods rank their candidates by exact distance; they differ in how candidates are chosen. "
@@ -93,7 +94,8 @@ AFTER = [
     ConceptQuestion(
         "IVF-PQ picks a shortlist of 100 faces with compressed codes, then re-ranks the shortlist with the "
         "exact vectors. What does the re-rank fix?",
-        {"a": "true neighbours in lists that were not probed",
+        {"a": "true neighbours in lists that were not probed, since the re-rank searches the whole gallery again "
+              "with exact vectors",
          "b": "the order of nearly equal faces, which approximate (compressed) distances often get wrong",
          "c": "the memory cost of keeping the exact vectors"},
         answer="b",
@@ -104,11 +106,12 @@ AFTER = [
     ConceptQuestion(
         "An investigator wants to know whether a search tool finds the person in a probe photo. Which "
         "measure answers that?",
-        {"a": "recall@10 against exact search",
-         "b": "the share of probes, of people who are enrolled, whose own person is returned first "
-              "(rank-1 identification)",
-         "c": "the time per query"},
-        answer="b",
+        {"a": "recall@10 against exact search, because a search that finds the true nearest faces also finds the "
+              "right person",
+         "b": "the time per query",
+         "c": "the share of probes, of people who are enrolled, whose own person is returned first (rank-1 "
+              "identification)"},
+        answer="c",
         why="recall@10 says how closely the index copies exact search, face by face; whether the right person "
             "is returned is measured on probes of enrolled people by checking the person of the results. "
             "Exact search itself does not return the right person first for every probe.",
