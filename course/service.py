@@ -240,6 +240,16 @@ class FaceService:
         """Close the database; a temporary folder (``folder=None``) is removed with everything in it."""
         self._closer()
 
+    def __deepcopy__(self, memo) -> FaceService:
+        """An independent copy, with its own temporary folder holding a copy of every file."""
+        clone = copy.copy(self)
+        for name, value in self.__dict__.items():
+            if name not in ("files", "_closer"):
+                setattr(clone, name, copy.deepcopy(value, memo))
+        clone.files = self.files.copy_to(tempfile.mkdtemp(prefix="faces-service-"))
+        clone._closer = weakref.finalize(clone, _close_files, clone.files, True)
+        return clone
+
     def __enter__(self) -> FaceService:
         return self
 

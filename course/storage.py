@@ -203,6 +203,18 @@ class ServiceFiles:
         """Delete an expired backup's folder."""
         shutil.rmtree(self.backup_folder(number), ignore_errors=True)
 
+    def copy_to(self, folder: str | Path) -> ServiceFiles:
+        """A copy of every file in a new, empty ``folder`` (the database through SQLite's backup API), opened."""
+        folder = Path(folder)
+
+        def skip_live_database(directory, names):
+            return [n for n in names if n.startswith(DATABASE)] if Path(directory) == self.folder else []
+
+        shutil.copytree(self.folder, folder, ignore=skip_live_database, dirs_exist_ok=True)
+        clone = ServiceFiles(folder, secure_delete=self.secure_delete, journal_mode=self.journal_mode)
+        self.db.backup(clone.db)
+        return clone
+
     # ------------------------------------------------------------------ remedies
 
     def vacuum(self) -> None:

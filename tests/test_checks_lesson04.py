@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -542,3 +546,42 @@ def test_membership_reading_judges_the_other_statements_pasted(letter, hint):
 def test_shard_choice_numbers(answer, ok, hint):
     feedback = check.shard_choice(answer, **SHARDS)
     assert bool(feedback) == ok and hint in feedback.message
+
+
+# ------------------------------------------------------------------ concept questions
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_deletion.ipynb"
+
+
+def _notebook_questions(title: str) -> list[tuple[str, dict[str, str]]]:
+    """The numbered questions and lettered options of the notebook's markdown cell with this heading."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    text = next("".join(c["source"]) for c in cells if "".join(c["source"]).startswith(title))
+    questions = []
+    for line in text.splitlines():
+        if re.match(r"^\d+\. ", line):
+            questions.append((line.split(". ", 1)[1], {}))
+        elif re.match(r"^   [a-z]\. ", line):
+            letter, option = line.strip().split(". ", 1)
+            questions[-1][1][letter] = option
+    return questions
+
+
+@pytest.mark.parametrize("title, questions", [("## Concept check · before the lesson", check.BEFORE),
+                                              ("## Concept check · after the lesson", check.AFTER)])
+def test_the_notebook_shows_the_concept_questions_verbatim(title, questions):
+    assert _notebook_questions(title) == [(q.question, q.options) for q in questions]
+
+
+@pytest.mark.parametrize("quiz, questions", [(check.concepts_before, check.BEFORE),
+                                             (check.concepts_after, check.AFTER)])
+def test_concept_questions_right_letters_pass_and_each_wrong_letter_fails(quiz, questions):
+    right = {n: q.answer for n, q in enumerate(questions, start=1)}
+    assert quiz(right)
+    assert quiz([q.answer.upper() for q in questions])  # a list, in capitals
+    assert 3 <= len(questions) <= 5 and all(len(q.options) == 3 for q in questions)
+    for n, q in enumerate(questions, start=1):
+        for wrong in set(q.options) - {q.answer}:
+            feedback = quiz({**right, n: wrong})
+            assert not feedback and f"The answer is {q.answer}" in feedback.message

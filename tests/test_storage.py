@@ -7,6 +7,7 @@ template would fail here.
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 
 import numpy as np
@@ -183,3 +184,17 @@ def test_a_restore_from_a_backup_re_applies_the_ledger_on_disk_too(owners, seed,
         assert all(hit[1] != person for v in theirs for hit in svc.search(v, k=len(owners)))
         audit = svc.remedy(svc.delete(person))
         assert audit.clean and _raw_hits(svc, theirs) == {}
+
+
+def test_a_deep_copy_has_its_own_folder_with_the_same_bytes():
+    rng = np.random.default_rng(5)
+    with _service(rng) as svc:
+        for p in (0, 1):
+            svc.add(p, rng.standard_normal(DIM))
+        svc.snapshot()
+        with copy.deepcopy(svc) as clone:
+            assert clone.folder != svc.folder
+            assert {p.relative_to(clone.folder) for p in clone.files.files()} == \
+                {p.relative_to(svc.folder) for p in svc.files.files()}
+            clone.delete(0)
+            assert sorted(svc.files.templates()) == [0, 1] and sorted(clone.files.templates()) == [1]

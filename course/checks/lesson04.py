@@ -12,10 +12,99 @@ import math
 
 import numpy as np
 
-from . import Feedback, as_number, chosen_option, not_done, verdict
+from . import ConceptQuestion, Feedback, as_number, chosen_option, concept_quiz, not_done, verdict
 
-__all__ = ["Feedback", "NOT_SET", "residue_stores", "compaction", "tpr_function", "membership_reading",
-           "shard_choice"]
+__all__ = ["Feedback", "NOT_SET", "BEFORE", "AFTER", "concepts_before", "concepts_after", "residue_stores",
+           "compaction", "tpr_function", "membership_reading", "shard_choice"]
+
+#: Concept questions before the lesson: what a learner may already believe (wrong answers expected).
+BEFORE = [
+    ConceptQuestion(
+        "A service runs a DELETE on its templates table and the transaction commits. Where can the deleted "
+        "templates' bytes still be?",
+        {"a": "Nowhere: a committed DELETE erases the data from the disk.",
+         "b": "In the database file's free space, its write-ahead log, and any backup copied before the DELETE.",
+         "c": "Only in the database's undo history, which is cleared when the connection closes."},
+        answer="b",
+        why="A DELETE marks the rows' space as free; unless secure_delete is on it is not overwritten, a "
+            "write-ahead log keeps every page written since the last checkpoint, and backups are separate "
+            "copies. Only VACUUM, a checkpoint, or re-making the copy takes the bytes out."),
+    ConceptQuestion(
+        "A person's photos are deleted, but the classifier trained on them is kept. What does the classifier "
+        "know about them now?",
+        {"a": "As much as before: its weights were fitted to those photos and do not change when files are deleted.",
+         "b": "Nothing: without the photos it can no longer recognise the person.",
+         "c": "Only their name, because the photos were the only face data."},
+        answer="a",
+        why="A trained model is a function of its training data; deleting the data afterwards leaves the "
+            "weights as they were. Only retraining without the data (or a design such as SISA) removes it."),
+    ConceptQuestion(
+        "A company deletes a person's photo but keeps the face template, the 128 numbers computed from it. "
+        "Is the template still data about the person's face?",
+        {"a": "No: it is only numbers, anonymous without the photo.",
+         "b": "Only if the person's name is stored beside it.",
+         "c": "Yes: it matches new photos of the person, and a recognisable face can be rebuilt from it."},
+        answer="c",
+        why="A template is made to identify: it matches the person's other photos, and inversion attacks "
+            "rebuild a face that a recogniser matches to them. The GDPR counts such data as biometric."),
+]
+
+#: Concept questions after the lesson: its key ideas; each wrong option is a real misconception.
+AFTER = [
+    ConceptQuestion(
+        "With SQLite in WAL mode, a DELETE of some templates has been committed but no checkpoint has run. "
+        "Which file holds the deleted templates' bytes?",
+        {"a": "None: the DELETE was committed.",
+         "b": "Only the main database file.",
+         "c": "The -wal file: it holds every page written since the last checkpoint, the inserts included."},
+        answer="c",
+        why="In WAL mode every changed page is appended to the -wal file, and the database file is updated "
+            "only at a checkpoint; the pages written when the templates were inserted are still in the WAL."),
+    ConceptQuestion(
+        "Which of these took every deleted template out of the database files in the lesson's measurement?",
+        {"a": "Turning PRAGMA secure_delete on after the DELETE.",
+         "b": "VACUUM, then PRAGMA wal_checkpoint(TRUNCATE).",
+         "c": "Running the same DELETE a second time."},
+        answer="b",
+        why="VACUUM rebuilds the database from its live rows only, and the TRUNCATE checkpoint copies the "
+            "WAL into the database and cuts the WAL to 0 bytes. secure_delete only zeroes space freed after "
+            "it is set, and a second DELETE finds no rows to delete."),
+    ConceptQuestion(
+        "Last night's backup is restored after a person was deleted today. What keeps them deleted?",
+        {"a": "Re-applying the deletion ledger (the deleted people's numbers and photo ids) to the restored data.",
+         "b": "Nothing needs to: a restore only brings back data that was never deleted.",
+         "c": "Retraining the classifier after the restore."},
+        answer="a",
+        why="The backup was taken before the deletion, so it holds the person; without the ledger replayed, "
+            "search finds them again, as the lesson's restore showed."),
+    ConceptQuestion(
+        "faiss's remove_ids on an IndexIVFFlat: what is still there afterwards?",
+        {"a": "The vectors, tombstoned in the lists until a compaction.",
+         "b": "The coarse centroids trained with the removed vectors, and every copy of the index written before.",
+         "c": "Nothing: remove_ids also retrains the centroids."},
+        answer="b",
+        why="On an IVF index remove_ids really takes the entries out of the lists, but it does not retrain the "
+            "quantiser, and it cannot reach copies serialised earlier, such as backups."),
+    ConceptQuestion(
+        "After the photo files are deleted but the model is kept, how does LiRA's TPR at a low FPR compare "
+        "with the original model's?",
+        {"a": "It drops to chance, because the deleted photos are no longer there to compare with.",
+         "b": "It is the same: the model, and so its confidences, did not change.",
+         "c": "It is higher, because the deletion makes the deleted photos stand out."},
+        answer="b",
+        why="Data-only deletion leaves the model as it was, so the attack scores it exactly as before; only "
+            "retraining without the photos took the attack down to about chance."),
+]
+
+
+def concepts_before(answers) -> Feedback:
+    """Judge the letters for the questions before the lesson (wrong answers are expected)."""
+    return concept_quiz("before", BEFORE, answers)
+
+
+def concepts_after(answers) -> Feedback:
+    """Judge the letters for the questions after the lesson."""
+    return concept_quiz("after", AFTER, answers)
 
 
 def _run(student_function, *args):
