@@ -15,7 +15,7 @@ import numpy as np
 from . import ConceptQuestion, Feedback, as_number, chosen_option, concept_quiz, not_done, verdict
 
 __all__ = ["Feedback", "NOT_SET", "BEFORE", "AFTER", "concepts_before", "concepts_after", "residue_stores",
-           "compaction", "tpr_function", "membership_reading", "shard_choice"]
+           "compaction", "tpr_function", "membership_reading", "shard_choice", "WAL_FILES", "wal_residue"]
 
 #: Concept questions before the lesson: what a learner may already believe (wrong answers expected).
 BEFORE = [
@@ -322,11 +322,11 @@ def _compaction_mistake(result: object, vectors: np.ndarray, ids: np.ndarray, al
     return None
 
 
-# ------------------------------------------------------------------ exercise 3: membership
+# ------------------------------------------------------------------ exercise 4: membership
 
 
 def _tpr_cases():
-    """The test cases of exercise 3a: (description, scores, is_member, fpr, expected); higher score = member."""
+    """The test cases of exercise 4a: (description, scores, is_member, fpr, expected); higher score = member."""
     from ..unlearning import tpr_at_fpr
 
     rng = np.random.default_rng(11)
@@ -368,7 +368,7 @@ def _best_threshold(scores: np.ndarray, is_member: np.ndarray, fpr: float) -> fl
 
 
 def tpr_function(student_function) -> Feedback:
-    """Exercise 3a: ``tpr_at_fpr(scores, is_member, fpr)``: the best TPR among thresholds with FPR <= fpr."""
+    """Exercise 4a: ``tpr_at_fpr(scores, is_member, fpr)``: the best TPR among thresholds with FPR <= fpr."""
     from ..unlearning import tpr_at_fpr
 
     if not callable(student_function):
@@ -449,7 +449,7 @@ MEMBERSHIP_CHOICES = {
 
 
 def _membership_forms() -> dict[str, str]:
-    """Every way of writing a choice of exercise 3b that the check accepts -> its letter: the letter alone or as
+    """Every way of writing a choice of exercise 4b that the check accepts -> its letter: the letter alone or as
     the lesson prints it, "(b)", "b)", "option b", "answer: b", and the statement's text, with or without its
     printed "(b) " in front."""
     forms = {}
@@ -463,7 +463,7 @@ def _membership_forms() -> dict[str, str]:
 
 
 def membership_reading(answer: object, experiment) -> Feedback:
-    """Exercise 3b: which statement (a–d in MEMBERSHIP_CHOICES) does the measured table support?"""
+    """Exercise 4b: which statement (a–d in MEMBERSHIP_CHOICES) does the measured table support?"""
     if answer is None:
         return verdict(False, "You have not set answer yet: set it to one letter, 'a', 'b', 'c' or 'd'.")
     forms = _membership_forms()
@@ -492,10 +492,10 @@ def membership_reading(answer: object, experiment) -> Feedback:
                        "never saw the photos, so nothing in it can remember them.")
 
 
-# ------------------------------------------------------------------ exercise 4: shards
+# ------------------------------------------------------------------ exercise 5: shards
 
 
-NOT_SET = ...  # the placeholder of exercise 4, where None is a possible answer ("no shard count fits")
+NOT_SET = ...  # the placeholder of exercise 5, where None is a possible answer ("no shard count fits")
 
 
 def best_shard_count(*, deletions_per_day: float, samples_per_deletion, budget_samples_per_day: float,
@@ -513,7 +513,7 @@ def best_shard_count(*, deletions_per_day: float, samples_per_deletion, budget_s
 
 def shard_choice(answer: object, *, deletions_per_day: float, samples_per_deletion, budget_samples_per_day: float,
                  shard_counts, accuracies, min_accuracy: float) -> Feedback:
-    """Exercise 4: the number of shards for a given deletion-request rate, retraining budget and accuracy floor."""
+    """Exercise 5: the number of shards for a given deletion-request rate, retraining budget and accuracy floor."""
     shard_counts = [int(s) for s in shard_counts]
     expected = best_shard_count(deletions_per_day=deletions_per_day, samples_per_deletion=samples_per_deletion,
                                 budget_samples_per_day=budget_samples_per_day, shard_counts=shard_counts,
@@ -553,3 +553,92 @@ def shard_choice(answer: object, *, deletions_per_day: float, samples_per_deleti
                            "shards (fewer models to store and to serve).")
     return verdict(False, f"{answer} shards work, but {expected} shards also fit the budget and the floor and are more "
                        f"accurate ({accuracy[expected]:.1%} against {accuracy[answer]:.1%}).")
+
+
+# ------------------------------------------------------------------ exercise 3: which files hold the template
+
+
+#: The files of exercise 3, by letter (a backup folder is named by its number on disk; here, by its role).
+WAL_FILES = {
+    "a": "service.db (the main database file)",
+    "b": "service.db-wal (the write-ahead log)",
+    "c": "index.faiss (the index file, rewritten after compaction)",
+    "d": "the backup's service.db",
+    "e": "the backup's index.faiss",
+    "f": "the thumbnail files",
+}
+
+#: Why each file does or does not hold the template in the exercise's situation (shown for a wrong letter).
+_WAL_REASONS = {
+    "a": "the main database file gets pages only at a checkpoint, and none has run (the WAL holds 1,000 pages "
+         "before SQLite checkpoints by itself)",
+    "b": "the WAL keeps every page written since the last checkpoint, the pages of the inserts included",
+    "c": "the index was compacted and its file rewritten from the compacted index, so no tombstoned vector was written",
+    "d": "the backup was copied before the DELETE, so its database holds the template rows",
+    "e": "the backup's index file was written before the DELETE, with every vector of the index",
+    "f": "a thumbnail is a small copy of the photo's pixels: it never held the 128-number template",
+}
+
+
+def _file_letter(path: str) -> str | None:
+    """The letter of WAL_FILES for a file of the service's folder (relative path)."""
+    parts = path.split("/")
+    if parts[0] == "backups":
+        return {"service.db": "d", "index.faiss": "e"}.get(parts[-1], "f" if "thumbnails" in parts else None)
+    return {"service.db": "a", "service.db-wal": "b", "index.faiss": "c"}.get(parts[0],
+                                                                             "f" if parts[0] == "thumbnails" else None)
+
+
+def measure_wal_residue() -> set[str]:
+    """Exercise 3's situation, run for real: the letters of the files that still hold a deleted person's template.
+
+    A service with ``journal_mode="WAL"`` and ``secure_delete=False`` enrols four people,
+    takes a backup, then deletes person 1 with ``compact_index=True``; no checkpoint runs."""
+    from ..service import FaceService
+
+    rng = np.random.default_rng(0)
+    with FaceService(rng.standard_normal((16, 8)), n_lists=2, journal_mode="WAL", secure_delete=False) as service:
+        for person in (0, 1, 1, 2, 3):
+            service.add(person, rng.standard_normal(8), np.full((8, 8), 50 * person, np.uint8))
+        service.snapshot()
+        audit = service.delete(1, compact_index=True)
+        return {_file_letter(path) for path in audit.files_holding()}
+
+
+def _letters(answer: object) -> tuple[set[str] | None, str | None]:
+    """A learner's choice of files as a set of letters, or (None, why it cannot be read)."""
+    if isinstance(answer, str):
+        items = [item for item in answer.replace(",", " ").split()]
+        if len(items) == 1 and len(items[0]) > 1 and items[0].isalpha():
+            items = list(items[0])  # "bde"
+    elif isinstance(answer, (set, frozenset, list, tuple)):
+        items = list(answer)
+    else:
+        return None, f"Set holding to a set of letters such as {{'a', 'c'}}, not a {type(answer).__name__}."
+    letters = set()
+    for item in items:
+        letter = item.strip().strip("().").strip().casefold() if isinstance(item, str) else None
+        if letter not in WAL_FILES:
+            return None, f"{item!r} is not one of the letters {', '.join(WAL_FILES)}: use the letters of the list."
+        letters.add(letter)
+    return letters, None
+
+
+def wal_residue(answer: object) -> Feedback:
+    """Exercise 3: which files still hold the deleted person's template bytes? Judged against a real run."""
+    if answer is None:
+        return verdict(False, "You have not set holding yet: set it to the set of letters of the files "
+                              "that still hold the template, e.g. {'a', 'c'}.")
+    letters, problem = _letters(answer)
+    if problem:
+        return verdict(False, problem)
+    truth = measure_wal_residue()
+    if letters == truth:
+        return verdict(True, "Right: measured on a real service just now, exactly " + ", ".join(
+            WAL_FILES[x] for x in sorted(truth)) + " still hold the template. " + " ".join(
+            f"({x}) {_WAL_REASONS[x]}." for x in sorted(truth)))
+    lines = [f"Not yet: a real run of this situation says otherwise ({len(letters & truth)} of your "
+             f"{len(letters)} letter(s) are right, and {len(truth)} file(s) hold the template)."]
+    lines += [f"  ({x}) holds it: {_WAL_REASONS[x]}." for x in sorted(truth - letters)]
+    lines += [f"  ({x}) does not: {_WAL_REASONS[x]}." for x in sorted(letters - truth)]
+    return verdict(False, "\n".join(lines))
