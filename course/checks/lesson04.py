@@ -8,6 +8,7 @@ wrong ones, prints a ✅/❌ verdict with a specific hint, and returns a
 from __future__ import annotations
 
 import copy
+import functools
 import math
 
 import numpy as np
@@ -141,9 +142,13 @@ _STORE_HINTS = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def _other_residue_situations():
     """Four more services, each with a residue unlike the lesson's, so that only an answer read from the stores
-    passes: (description, service, person, photo ids the learner's function is given)."""
+    passes: (description, service, person, photo ids the learner's function is given).
+
+    Built once per process (each writes its files to disk): the check only reads them, and hands the
+    learner's function a deep copy of each."""
     from ..service import FaceService
 
     rng = np.random.default_rng(5)
