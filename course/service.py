@@ -659,7 +659,28 @@ def _temporary_folder() -> str:
         roomy = stats.f_bavail * stats.f_frsize >= 512 * 2**20 and os.access(_MEMORY_FOLDER, os.W_OK)
     except OSError:
         roomy = False
-    return tempfile.mkdtemp(prefix="faces-service-", dir=_MEMORY_FOLDER if roomy else None)
+    base = Path(_MEMORY_FOLDER if roomy else tempfile.gettempdir())
+    _remove_folders_of_ended_processes(base)
+    return tempfile.mkdtemp(prefix=f"faces-service-{os.getpid()}-", dir=base)
+
+
+def _remove_folders_of_ended_processes(base: Path) -> None:
+    """Remove temporary service folders whose process has ended without removing them.
+
+    A kernel that is killed (as notebook runners stop kernels) never runs its clean-up, so its
+    folders stay behind, in memory when they are in /dev/shm. Each folder's name carries the
+    number of the process that made it; a folder is removed only when no process with that
+    number exists."""
+    for folder in base.glob("faces-service-*-*"):
+        pid = folder.name.split("-")[2]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # it exists, under another user
 
 
 def _close_files(files: ServiceFiles, remove_folder: bool) -> None:

@@ -8,7 +8,11 @@ template would fail here.
 from __future__ import annotations
 
 import copy
+import os
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,3 +202,17 @@ def test_a_deep_copy_has_its_own_folder_with_the_same_bytes():
                 {p.relative_to(svc.folder) for p in svc.files.files()}
             clone.delete(0)
             assert sorted(svc.files.templates()) == [0, 1] and sorted(clone.files.templates()) == [1]
+
+
+def test_folders_left_by_an_ended_process_are_removed_and_a_live_ones_kept(tmp_path, monkeypatch):
+    from course import service as sv
+
+    monkeypatch.setattr(sv, "_MEMORY_FOLDER", tmp_path)
+    monkeypatch.setattr(sv.os, "statvfs", lambda _: type("S", (), {"f_bavail": 2**30, "f_frsize": 1})())
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    (tmp_path / f"faces-service-{ended}-abc").mkdir()
+    (tmp_path / f"faces-service-{os.getppid()}-def").mkdir()  # a live process (the one that started pytest)
+    made = Path(sv._temporary_folder())
+    assert made.parent == tmp_path and made.name.startswith(f"faces-service-{os.getpid()}-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([made.name, f"faces-service-{os.getppid()}-def"])
