@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -188,7 +192,7 @@ def test_compaction_right_answers(function):
     assert check.compaction(function)
 
 
-# ------------------------------------------------------------------ exercise 3
+# ------------------------------------------------------------------ exercise 4
 
 
 def _loop_over_thresholds(scores, is_member, fpr):
@@ -283,7 +287,7 @@ def test_membership_reading_when_the_run_does_not_support_the_expected_answer():
     assert not feedback and "do not quite" in feedback.message
 
 
-# ------------------------------------------------------------------ exercise 4
+# ------------------------------------------------------------------ exercise 5
 
 # samples retrained to forget one person: falls with more shards, not in proportion (photos span shards)
 SHARDS = dict(deletions_per_day=20, samples_per_deletion=[1000, 520, 290, 160, 90], budget_samples_per_day=6000,
@@ -452,7 +456,7 @@ def test_function_exercises_ask_for_the_function(call, name, not_a_function):
     assert not feedback and "function itself" in feedback.message and name in feedback.message
 
 
-# Exercise 3a: three wrong functions passed the five cases.
+# Exercise 4a: three wrong functions passed the five cases.
 def _quantile_strictly_above(scores, is_member, fpr):
     return float(np.mean(scores[is_member] > np.quantile(scores[~is_member], 1 - fpr)))
 
@@ -514,7 +518,7 @@ def test_tpr_function_names_the_quantity_returned(function, hint):
     assert not feedback and hint in feedback.message, feedback.message
 
 
-# Exercise 3b: only the first character was read.
+# Exercise 4b: only the first character was read.
 @pytest.mark.parametrize("answer", ["b", "B", "(b)", "b)", "b.", "option b", "Option B", "answer: b", "Answer: B",
                                     check.MEMBERSHIP_CHOICES["b"], check.MEMBERSHIP_CHOICES["b"].upper(),
                                     "(b) " + check.MEMBERSHIP_CHOICES["b"], "  b  "])
@@ -536,9 +540,86 @@ def test_membership_reading_judges_the_other_statements_pasted(letter, hint):
         assert not feedback and hint in feedback.message
 
 
-# Exercise 4: "16" was accepted.
+# Exercise 5: "16" was accepted.
 @pytest.mark.parametrize("answer, ok, hint", [("4", False, "not text"), ("4.0", False, "not text"),
                                               (np.array(4), True, "4 shards"), (np.array(4.5), False, "Answer with")])
 def test_shard_choice_numbers(answer, ok, hint):
     feedback = check.shard_choice(answer, **SHARDS)
     assert bool(feedback) == ok and hint in feedback.message
+
+
+# ------------------------------------------------------------------ concept questions
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_deletion.ipynb"
+
+
+def _notebook_questions(title: str) -> list[tuple[str, dict[str, str]]]:
+    """The numbered questions and lettered options of the notebook's markdown cell with this heading."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    text = next("".join(c["source"]) for c in cells if "".join(c["source"]).startswith(title))
+    questions = []
+    for line in text.splitlines():
+        if re.match(r"^\d+\. ", line):
+            questions.append((line.split(". ", 1)[1], {}))
+        elif re.match(r"^   [a-z]\. ", line):
+            letter, option = line.strip().split(". ", 1)
+            questions[-1][1][letter] = option
+    return questions
+
+
+@pytest.mark.parametrize("title, questions", [("## Concept check · before the lesson", check.BEFORE),
+                                              ("## Concept check · after the lesson", check.AFTER)])
+def test_the_notebook_shows_the_concept_questions_verbatim(title, questions):
+    assert _notebook_questions(title) == [(q.question, q.options) for q in questions]
+
+
+@pytest.mark.parametrize("quiz, questions", [(check.concepts_before, check.BEFORE),
+                                             (check.concepts_after, check.AFTER)])
+def test_concept_questions_right_letters_pass_and_each_wrong_letter_fails(quiz, questions):
+    right = {n: q.answer for n, q in enumerate(questions, start=1)}
+    assert quiz(right)
+    assert quiz([q.answer.upper() for q in questions])  # a list, in capitals
+    assert 3 <= len(questions) <= 5 and all(len(q.options) == 3 for q in questions)
+    for n, q in enumerate(questions, start=1):
+        for wrong in set(q.options) - {q.answer}:
+            feedback = quiz({**right, n: wrong})
+            assert not feedback and f"The answer is {q.answer}" in feedback.message
+
+
+# ------------------------------------------------------------------ exercise 3
+
+
+def test_the_wal_situation_measured_holds_the_template_in_the_wal_and_the_backup_only():
+    assert check.measure_wal_residue() == {"b", "d", "e"}
+
+
+@pytest.mark.parametrize("answer", [{"b", "d", "e"}, ["E", "D", "B"], "b, d, e", "bde", ("(b)", "d.", "e"),
+                                    frozenset("bde")])
+def test_wal_residue_accepts_the_measured_files_written_differently(answer):
+    feedback = check.wal_residue(answer)
+    assert feedback and "measured on a real service" in feedback.message
+
+
+@pytest.mark.parametrize("answer, named", [
+    (set(), ["(b) holds it", "(d) holds it", "(e) holds it"]),                  # "committed means gone"
+    ({"a"}, ["(a) does not", "(b) holds it"]),                                 # thinks of the main file only
+    ({"b"}, ["(d) holds it", "(e) holds it"]),                                 # forgot the backup
+    ({"d", "e"}, ["(b) holds it"]),                                            # forgot the WAL
+    ({"a", "b", "d", "e"}, ["(a) does not", "checkpoint"]),                    # the main file before a checkpoint
+    ({"b", "c", "d", "e"}, ["(c) does not", "compacted"]),                     # the compacted index file
+    ({"b", "d", "e", "f"}, ["(f) does not", "pixels"]),                        # thumbnails
+    ("abcdef", ["(a) does not", "(c) does not", "(f) does not"]),              # everything
+])
+def test_wal_residue_names_each_wrong_file(answer, named):
+    feedback = check.wal_residue(answer)
+    assert not feedback
+    for text in named:
+        assert text in feedback.message
+
+
+@pytest.mark.parametrize("answer, message", [(None, "not set holding yet"), ("g", "not one of the letters"),
+                                             (5, "not a int"), ({"b", 2}, "not one of the letters")])
+def test_wal_residue_unreadable_answers_get_a_message(answer, message):
+    feedback = check.wal_residue(answer)
+    assert not feedback and message in feedback.message

@@ -8,14 +8,104 @@ wrong ones, prints a ✅/❌ verdict with a specific hint, and returns a
 from __future__ import annotations
 
 import copy
+import functools
 import math
 
 import numpy as np
 
-from . import Feedback, as_number, chosen_option, not_done, verdict
+from . import ConceptQuestion, Feedback, as_number, chosen_option, concept_quiz, not_done, verdict
 
-__all__ = ["Feedback", "NOT_SET", "residue_stores", "compaction", "tpr_function", "membership_reading",
-           "shard_choice"]
+__all__ = ["Feedback", "NOT_SET", "BEFORE", "AFTER", "concepts_before", "concepts_after", "residue_stores",
+           "compaction", "tpr_function", "membership_reading", "shard_choice", "WAL_FILES", "wal_residue"]
+
+#: Concept questions before the lesson: what a learner may already believe (wrong answers expected).
+BEFORE = [
+    ConceptQuestion(
+        "A service runs a DELETE on its templates table and the transaction commits. Where can the deleted "
+        "templates' bytes still be?",
+        {"a": "Nowhere: a committed DELETE erases the data from the disk.",
+         "b": "In the database file's free space, its write-ahead log, and any backup copied before the DELETE.",
+         "c": "Only in the database's undo history, which is cleared when the connection closes."},
+        answer="b",
+        why="A DELETE marks the rows' space as free; unless secure_delete is on it is not overwritten, a "
+            "write-ahead log keeps every page written since the last checkpoint, and backups are separate "
+            "copies. Only VACUUM, a checkpoint, or re-making the copy takes the bytes out."),
+    ConceptQuestion(
+        "A person's photos are deleted, but the classifier trained on them is kept. What does the classifier "
+        "know about them now?",
+        {"a": "As much as before: its weights were fitted to those photos and do not change when files are deleted.",
+         "b": "Nothing: without the photos it can no longer recognise the person.",
+         "c": "Only their name, because the photos were the only face data."},
+        answer="a",
+        why="A trained model is a function of its training data; deleting the data afterwards leaves the "
+            "weights as they were. Only retraining without the data (or a design such as SISA) removes it."),
+    ConceptQuestion(
+        "A company deletes a person's photo but keeps the face template, the 128 numbers computed from it. "
+        "Is the template still data about the person's face?",
+        {"a": "No: it is only numbers, anonymous without the photo.",
+         "b": "Only if the person's name is stored beside it.",
+         "c": "Yes: it matches new photos of the person, and a recognisable face can be rebuilt from it."},
+        answer="c",
+        why="A template is made to identify: it matches the person's other photos, and inversion attacks "
+            "rebuild a face that a recogniser matches to them. The GDPR counts such data as biometric."),
+]
+
+#: Concept questions after the lesson: its key ideas; each wrong option is a real misconception.
+AFTER = [
+    ConceptQuestion(
+        "With SQLite in WAL mode, a DELETE of some templates has been committed but no checkpoint has run. "
+        "Which file holds the deleted templates' bytes?",
+        {"a": "None: the DELETE was committed.",
+         "b": "Only the main database file.",
+         "c": "The -wal file: it holds every page written since the last checkpoint, the inserts included."},
+        answer="c",
+        why="In WAL mode every changed page is appended to the -wal file, and the database file is updated "
+            "only at a checkpoint; the pages written when the templates were inserted are still in the WAL."),
+    ConceptQuestion(
+        "Which of these took every deleted template out of the database files in the lesson's measurement?",
+        {"a": "Turning PRAGMA secure_delete on after the DELETE.",
+         "b": "VACUUM, then PRAGMA wal_checkpoint(TRUNCATE).",
+         "c": "Running the same DELETE a second time."},
+        answer="b",
+        why="VACUUM rebuilds the database from its live rows only, and the TRUNCATE checkpoint copies the "
+            "WAL into the database and cuts the WAL to 0 bytes. secure_delete only zeroes space freed after "
+            "it is set, and a second DELETE finds no rows to delete."),
+    ConceptQuestion(
+        "Last night's backup is restored after a person was deleted today. What keeps them deleted?",
+        {"a": "Re-applying the deletion ledger (the deleted people's numbers and photo ids) to the restored data.",
+         "b": "Nothing needs to: a restore only brings back data that was never deleted.",
+         "c": "Retraining the classifier after the restore."},
+        answer="a",
+        why="The backup was taken before the deletion, so it holds the person; without the ledger replayed, "
+            "search finds them again, as the lesson's restore showed."),
+    ConceptQuestion(
+        "faiss's remove_ids on an IndexIVFFlat: what is still there afterwards?",
+        {"a": "The vectors, tombstoned in the lists until a compaction.",
+         "b": "The coarse centroids trained with the removed vectors, and every copy of the index written before.",
+         "c": "Nothing: remove_ids also retrains the centroids."},
+        answer="b",
+        why="On an IVF index remove_ids really takes the entries out of the lists, but it does not retrain the "
+            "quantiser, and it cannot reach copies serialised earlier, such as backups."),
+    ConceptQuestion(
+        "After the photo files are deleted but the model is kept, how does LiRA's TPR at a low FPR compare "
+        "with the original model's?",
+        {"a": "It drops to chance, because the deleted photos are no longer there to compare with.",
+         "b": "It is the same: the model, and so its confidences, did not change.",
+         "c": "It is higher, because the deletion makes the deleted photos stand out."},
+        answer="b",
+        why="Data-only deletion leaves the model as it was, so the attack scores it exactly as before; only "
+            "retraining without the photos took the attack down to about chance."),
+]
+
+
+def concepts_before(answers) -> Feedback:
+    """Judge the letters for the questions before the lesson (wrong answers are expected)."""
+    return concept_quiz("before", BEFORE, answers)
+
+
+def concepts_after(answers) -> Feedback:
+    """Judge the letters for the questions after the lesson."""
+    return concept_quiz("after", AFTER, answers)
 
 
 def _run(student_function, *args):
@@ -52,9 +142,13 @@ _STORE_HINTS = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def _other_residue_situations():
     """Four more services, each with a residue unlike the lesson's, so that only an answer read from the stores
-    passes: (description, service, person, photo ids the learner's function is given)."""
+    passes: (description, service, person, photo ids the learner's function is given).
+
+    Built once per process (each writes its files to disk): the check only reads them, and hands the
+    learner's function a deep copy of each."""
     from ..service import FaceService
 
     rng = np.random.default_rng(5)
@@ -233,11 +327,11 @@ def _compaction_mistake(result: object, vectors: np.ndarray, ids: np.ndarray, al
     return None
 
 
-# ------------------------------------------------------------------ exercise 3: membership
+# ------------------------------------------------------------------ exercise 4: membership
 
 
 def _tpr_cases():
-    """The test cases of exercise 3a: (description, scores, is_member, fpr, expected); higher score = member."""
+    """The test cases of exercise 4a: (description, scores, is_member, fpr, expected); higher score = member."""
     from ..unlearning import tpr_at_fpr
 
     rng = np.random.default_rng(11)
@@ -279,7 +373,7 @@ def _best_threshold(scores: np.ndarray, is_member: np.ndarray, fpr: float) -> fl
 
 
 def tpr_function(student_function) -> Feedback:
-    """Exercise 3a: ``tpr_at_fpr(scores, is_member, fpr)``: the best TPR among thresholds with FPR <= fpr."""
+    """Exercise 4a: ``tpr_at_fpr(scores, is_member, fpr)``: the best TPR among thresholds with FPR <= fpr."""
     from ..unlearning import tpr_at_fpr
 
     if not callable(student_function):
@@ -360,7 +454,7 @@ MEMBERSHIP_CHOICES = {
 
 
 def _membership_forms() -> dict[str, str]:
-    """Every way of writing a choice of exercise 3b that the check accepts -> its letter: the letter alone or as
+    """Every way of writing a choice of exercise 4b that the check accepts -> its letter: the letter alone or as
     the lesson prints it, "(b)", "b)", "option b", "answer: b", and the statement's text, with or without its
     printed "(b) " in front."""
     forms = {}
@@ -374,7 +468,7 @@ def _membership_forms() -> dict[str, str]:
 
 
 def membership_reading(answer: object, experiment) -> Feedback:
-    """Exercise 3b: which statement (a–d in MEMBERSHIP_CHOICES) does the measured table support?"""
+    """Exercise 4b: which statement (a–d in MEMBERSHIP_CHOICES) does the measured table support?"""
     if answer is None:
         return verdict(False, "You have not set answer yet: set it to one letter, 'a', 'b', 'c' or 'd'.")
     forms = _membership_forms()
@@ -403,10 +497,10 @@ def membership_reading(answer: object, experiment) -> Feedback:
                        "never saw the photos, so nothing in it can remember them.")
 
 
-# ------------------------------------------------------------------ exercise 4: shards
+# ------------------------------------------------------------------ exercise 5: shards
 
 
-NOT_SET = ...  # the placeholder of exercise 4, where None is a possible answer ("no shard count fits")
+NOT_SET = ...  # the placeholder of exercise 5, where None is a possible answer ("no shard count fits")
 
 
 def best_shard_count(*, deletions_per_day: float, samples_per_deletion, budget_samples_per_day: float,
@@ -424,7 +518,7 @@ def best_shard_count(*, deletions_per_day: float, samples_per_deletion, budget_s
 
 def shard_choice(answer: object, *, deletions_per_day: float, samples_per_deletion, budget_samples_per_day: float,
                  shard_counts, accuracies, min_accuracy: float) -> Feedback:
-    """Exercise 4: the number of shards for a given deletion-request rate, retraining budget and accuracy floor."""
+    """Exercise 5: the number of shards for a given deletion-request rate, retraining budget and accuracy floor."""
     shard_counts = [int(s) for s in shard_counts]
     expected = best_shard_count(deletions_per_day=deletions_per_day, samples_per_deletion=samples_per_deletion,
                                 budget_samples_per_day=budget_samples_per_day, shard_counts=shard_counts,
@@ -464,3 +558,92 @@ def shard_choice(answer: object, *, deletions_per_day: float, samples_per_deleti
                            "shards (fewer models to store and to serve).")
     return verdict(False, f"{answer} shards work, but {expected} shards also fit the budget and the floor and are more "
                        f"accurate ({accuracy[expected]:.1%} against {accuracy[answer]:.1%}).")
+
+
+# ------------------------------------------------------------------ exercise 3: which files hold the template
+
+
+#: The files of exercise 3, by letter (a backup folder is named by its number on disk; here, by its role).
+WAL_FILES = {
+    "a": "service.db (the main database file)",
+    "b": "service.db-wal (the write-ahead log)",
+    "c": "index.faiss (the index file, rewritten after compaction)",
+    "d": "the backup's service.db",
+    "e": "the backup's index.faiss",
+    "f": "the thumbnail files",
+}
+
+#: Why each file does or does not hold the template in the exercise's situation (shown for a wrong letter).
+_WAL_REASONS = {
+    "a": "the main database file gets pages only at a checkpoint, and none has run (the WAL holds 1,000 pages "
+         "before SQLite checkpoints by itself)",
+    "b": "the WAL keeps every page written since the last checkpoint, the pages of the inserts included",
+    "c": "the index was compacted and its file rewritten from the compacted index, so no tombstoned vector was written",
+    "d": "the backup was copied before the DELETE, so its database holds the template rows",
+    "e": "the backup's index file was written before the DELETE, with every vector of the index",
+    "f": "a thumbnail is a small copy of the photo's pixels: it never held the 128-number template",
+}
+
+
+def _file_letter(path: str) -> str | None:
+    """The letter of WAL_FILES for a file of the service's folder (relative path)."""
+    parts = path.split("/")
+    if parts[0] == "backups":
+        return {"service.db": "d", "index.faiss": "e"}.get(parts[-1], "f" if "thumbnails" in parts else None)
+    return {"service.db": "a", "service.db-wal": "b", "index.faiss": "c"}.get(parts[0],
+                                                                             "f" if parts[0] == "thumbnails" else None)
+
+
+def measure_wal_residue() -> set[str]:
+    """Exercise 3's situation, run for real: the letters of the files that still hold a deleted person's template.
+
+    A service with ``journal_mode="WAL"`` and ``secure_delete=False`` enrols four people,
+    takes a backup, then deletes person 1 with ``compact_index=True``; no checkpoint runs."""
+    from ..service import FaceService
+
+    rng = np.random.default_rng(0)
+    with FaceService(rng.standard_normal((16, 8)), n_lists=2, journal_mode="WAL", secure_delete=False) as service:
+        for person in (0, 1, 1, 2, 3):
+            service.add(person, rng.standard_normal(8), np.full((8, 8), 50 * person, np.uint8))
+        service.snapshot()
+        audit = service.delete(1, compact_index=True)
+        return {_file_letter(path) for path in audit.files_holding()}
+
+
+def _letters(answer: object) -> tuple[set[str] | None, str | None]:
+    """A learner's choice of files as a set of letters, or (None, why it cannot be read)."""
+    if isinstance(answer, str):
+        items = [item for item in answer.replace(",", " ").split()]
+        if len(items) == 1 and len(items[0]) > 1 and items[0].isalpha():
+            items = list(items[0])  # "bde"
+    elif isinstance(answer, (set, frozenset, list, tuple)):
+        items = list(answer)
+    else:
+        return None, f"Set holding to a set of letters such as {{'a', 'c'}}, not a {type(answer).__name__}."
+    letters = set()
+    for item in items:
+        letter = item.strip().strip("().").strip().casefold() if isinstance(item, str) else None
+        if letter not in WAL_FILES:
+            return None, f"{item!r} is not one of the letters {', '.join(WAL_FILES)}: use the letters of the list."
+        letters.add(letter)
+    return letters, None
+
+
+def wal_residue(answer: object) -> Feedback:
+    """Exercise 3: which files still hold the deleted person's template bytes? Judged against a real run."""
+    if answer is None:
+        return verdict(False, "You have not set holding yet: set it to the set of letters of the files "
+                              "that still hold the template, e.g. {'a', 'c'}.")
+    letters, problem = _letters(answer)
+    if problem:
+        return verdict(False, problem)
+    truth = measure_wal_residue()
+    if letters == truth:
+        return verdict(True, "Right: measured on a real service just now, exactly " + ", ".join(
+            WAL_FILES[x] for x in sorted(truth)) + " still hold the template. " + " ".join(
+            f"({x}) {_WAL_REASONS[x]}." for x in sorted(truth)))
+    lines = [f"Not yet: a real run of this situation says otherwise ({len(letters & truth)} of your "
+             f"{len(letters)} letter(s) are right, and {len(truth)} file(s) hold the template)."]
+    lines += [f"  ({x}) holds it: {_WAL_REASONS[x]}." for x in sorted(truth - letters)]
+    lines += [f"  ({x}) does not: {_WAL_REASONS[x]}." for x in sorted(letters - truth)]
+    return verdict(False, "\n".join(lines))
