@@ -23,9 +23,9 @@ BEFORE = [
     ConceptQuestion(
         "A service runs a DELETE on its templates table and the transaction commits. Where can the deleted "
         "templates' bytes still be?",
-        {"a": "Nowhere: a committed DELETE erases the data from the disk.",
+        {"a": "Nowhere: a committed DELETE erases the data from the disk at once, in every file the database keeps.",
          "b": "In the database file's free space, its write-ahead log, and any backup copied before the DELETE.",
-         "c": "Only in the database's undo history, which is cleared when the connection closes."},
+         "c": "Only in the undo history, cleared when the connection closes."},
         answer="b",
         why="A DELETE marks the rows' space as free; unless secure_delete is on it is not overwritten, a "
             "write-ahead log keeps every page written since the last checkpoint, and backups are separate "
@@ -33,8 +33,9 @@ BEFORE = [
     ConceptQuestion(
         "A person's photos are deleted, but the classifier trained on them is kept. What does the classifier "
         "know about them now?",
-        {"a": "As much as before: its weights were fitted to those photos and do not change when files are deleted.",
-         "b": "Nothing: without the photos it can no longer recognise the person.",
+        {"a": "As much as before: its weights were fitted to those photos and do not change.",
+         "b": "Nothing: without the photos it can no longer recognise the person, since every prediction looks the "
+              "photos up.",
          "c": "Only their name, because the photos were the only face data."},
         answer="a",
         why="A trained model is a function of its training data; deleting the data afterwards leaves the "
@@ -42,7 +43,8 @@ BEFORE = [
     ConceptQuestion(
         "A company deletes a person's photo but keeps the face template, the 128 numbers computed from it. "
         "Is the template still data about the person's face?",
-        {"a": "No: it is only numbers, anonymous without the photo.",
+        {"a": "No: it is only numbers, anonymous without the photo, so it no longer says anything about anyone's "
+              "face.",
          "b": "Only if the person's name is stored beside it.",
          "c": "Yes: it matches new photos of the person, and a recognisable face can be rebuilt from it."},
         answer="c",
@@ -55,9 +57,9 @@ AFTER = [
     ConceptQuestion(
         "With SQLite in WAL mode, a DELETE of some templates has been committed but no checkpoint has run. "
         "Which file holds the deleted templates' bytes?",
-        {"a": "None: the DELETE was committed.",
+        {"a": "None: the DELETE was committed, so SQLite has already removed the rows from every file it writes.",
          "b": "Only the main database file.",
-         "c": "The -wal file: it holds every page written since the last checkpoint, the inserts included."},
+         "c": "The -wal file: it holds every page written since the last checkpoint, inserts included."},
         answer="c",
         why="In WAL mode every changed page is appended to the -wal file, and the database file is updated "
             "only at a checkpoint; the pages written when the templates were inserted are still in the WAL."),
@@ -72,8 +74,9 @@ AFTER = [
             "it is set, and a second DELETE finds no rows to delete."),
     ConceptQuestion(
         "Last night's backup is restored after a person was deleted today. What keeps them deleted?",
-        {"a": "Re-applying the deletion ledger (the deleted people's numbers and photo ids) to the restored data.",
-         "b": "Nothing needs to: a restore only brings back data that was never deleted.",
+        {"a": "Re-applying the deletion ledger (the deleted people and photo ids) to the restored data.",
+         "b": "Nothing needs to: a restore only brings back data that was never deleted, since backups skip deleted "
+              "rows.",
          "c": "Retraining the classifier after the restore."},
         answer="a",
         why="The backup was taken before the deletion, so it holds the person; without the ledger replayed, "
@@ -81,8 +84,8 @@ AFTER = [
     ConceptQuestion(
         "faiss's remove_ids on an IndexIVFFlat: what is still there afterwards?",
         {"a": "The vectors, tombstoned in the lists until a compaction.",
-         "b": "The coarse centroids trained with the removed vectors, and every copy of the index written before.",
-         "c": "Nothing: remove_ids also retrains the centroids."},
+         "b": "The centroids trained with the removed vectors, and every index file written before.",
+         "c": "Nothing: remove_ids also retrains the centroids and rewrites every copy of the index on disk."},
         answer="b",
         why="On an IVF index remove_ids really takes the entries out of the lists, but it does not retrain the "
             "quantiser, and it cannot reach copies serialised earlier, such as backups."),
