@@ -89,8 +89,8 @@ def test_each_lessons_concept_checks_accept_the_key_and_refuse_every_wrong_lette
 
 @pytest.mark.parametrize("notebook", _lessons(), ids=lambda p: p.stem)
 def test_no_test_taking_trick_answers_a_lessons_concept_questions(notebook):
-    """Picking the longest option, the shortest, or always the same letter gets at most 60 % of a quiz right,
-    so the key is found by knowing the answer, not by the shape of the options."""
+    """Picking the longest option, the shortest, the one of middle length, or always the same letter gets at most
+    60 % of a quiz right, so the key is found by knowing the answer, not by the shape of the options."""
     import importlib
 
     module = importlib.import_module("course.checks.lesson" + notebook.stem.split("_")[0])
@@ -98,7 +98,9 @@ def test_no_test_taking_trick_answers_a_lessons_concept_questions(notebook):
         questions = getattr(module, when.upper())
         allowed = int(0.6 * len(questions))
         tricks = {"the longest option": [max(q.options, key=lambda k: len(q.options[k])) for q in questions],
-                  "the shortest option": [min(q.options, key=lambda k: len(q.options[k])) for q in questions]}
+                  "the shortest option": [min(q.options, key=lambda k: len(q.options[k])) for q in questions],
+                  "the option of middle length": [sorted(q.options, key=lambda k: len(q.options[k]))[len(q.options) // 2]
+                                                  for q in questions]}
         tricks.update({f"always {letter!r}": [letter] * len(questions) for letter in "abcd"})
         for trick, picks in tricks.items():
             right = sum(pick == q.answer for pick, q in zip(picks, questions))

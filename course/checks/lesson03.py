@@ -56,7 +56,7 @@ BEFORE = [
     ),
     ConceptQuestion(
         "Each comparison of a stranger's photo with a gallery face wrongly matches with probability FMR. "
-        "About how many wrong people does one search of a gallery of N faces return?",
+        "About how many false matches (wrong faces) does one search of a gallery of N faces return?",
         {"a": "about FMR, whatever the size of the gallery",
          "b": "about FMR / N",
          "c": "about N × FMR"},
@@ -96,7 +96,7 @@ AFTER = [
         "exact vectors. What does the re-rank fix?",
         {"a": "true neighbours in lists that were not probed, since the re-rank searches the whole gallery again "
               "with exact vectors",
-         "b": "the order of nearly equal faces, which approximate (compressed) distances often get wrong",
+         "b": "which faces of the shortlist are truly nearest, which compressed distances often get wrong",
          "c": "the memory cost of keeping the exact vectors"},
         answer="b",
         why="re-ranking can only reorder what is in the shortlist: a neighbour in an unprobed list is still "
