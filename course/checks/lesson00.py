@@ -416,15 +416,15 @@ AFTER = [
         "A person withdraws the consent under which you computed an embedding of their photo. What must go?",
         {"a": "the photo; the embedding may stay, since it is only numbers and shows no face",
          "b": "the photo and the embedding computed from it",
-         "c": "nothing: withdrawal applies only to uses that have not started yet"},
+         "c": "neither the photo nor the embedding: withdrawal applies to uses that have not started yet"},
         answer="b",
         why="the embedding is biometric data derived from the face, and it can still be matched against new photos "
             "of the person; withdrawing consent (GDPR Art. 7(3), Art. 17(1)(b)) covers it too."),
     ConceptQuestion(
         "Under the GDPR, when is a photo of a face special-category biometric data (Art. 9)?",
-        {"a": "always: every photo of a face is biometric data, from the moment the camera takes it",
+        {"a": "as soon as the camera takes it: a photo of a face is biometric data in itself",
          "b": "when it is processed by technical means to identify the person uniquely",
-         "c": "never, once the person in it has made the photo public on a social network or a website"},
+         "c": "until the person in it makes the photo public on a social network or a website"},
         answer="b",
         why="Art. 4(14) defines biometric data by the technical processing that allows unique identification, and "
             "Recital 51 says photos are covered only when processed that way; publishing a photo does not take it "
@@ -432,7 +432,7 @@ AFTER = [
     ConceptQuestion(
         "A study plans to use 5,000 Flickr photos published under a Creative Commons licence. What would an ethics "
         "committee still ask?",
-        {"a": "nothing: the licence already allows reuse",
+        {"a": "whether the licence allows reuse, which settles the matter",
          "b": "only which version of the Creative Commons licence applies, and whether it allows commercial use",
          "c": "on what lawful basis, whether the people pictured agreed, and how the data is kept"},
         answer="c",
