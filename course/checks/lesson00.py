@@ -368,7 +368,7 @@ BEFORE = [
     ConceptQuestion(
         "A face search service deletes one of your photos. Can it still find you from a new photo?",
         {"a": "no: deleting the photo deletes everything the service knew about you",
-         "b": "only if the same photo is still posted somewhere else on the web, where the service can collect it again",
+         "b": "only if the photo is still posted elsewhere on the web",
          "c": "it may: the embedding, index and backups made from the photo can outlive it"},
         answer="c",
         why="what was computed from a photo is stored apart from it; lessons 04 and 06 measure what stays behind "
@@ -376,7 +376,7 @@ BEFORE = [
     ConceptQuestion(
         "Photos that anyone can see on the open web: may a company collect them to build a face search engine?",
         {"a": "yes: what is public may be used for anything",
-         "b": "yes, as long as the photos carry no copyright notice and the website's terms do not forbid copying",
+         "b": "yes, if the photos carry no copyright notice",
          "c": "not freely: regulators in several countries found Clearview's collection unlawful"},
         answer="c",
         why="being visible is not agreeing to be identified; regulators in Australia, Canada, Italy, France, Greece, "
@@ -399,7 +399,7 @@ AFTER = [
         "What does a synthetic face's provenance record let anyone do?",
         {"a": "rebuild the exact image from the generator version and its two seeds",
          "b": "prove which real person the face resembles most",
-         "c": "nothing more than label the image as synthetic, so that it is not mistaken for a real photo"},
+         "c": "nothing more than label the image as synthetic"},
         answer="a",
         why="the identity seed fixes the person and the view seed the photo; exercise 1 rebuilt an image bit for bit "
             "from them, which is also how the consent guard checks a synthetic record."),
@@ -416,15 +416,15 @@ AFTER = [
         "A person withdraws the consent under which you computed an embedding of their photo. What must go?",
         {"a": "the photo; the embedding may stay, since it is only numbers and shows no face",
          "b": "the photo and the embedding computed from it",
-         "c": "nothing: withdrawal applies only to uses that have not started yet"},
+         "c": "neither the photo nor the embedding: withdrawal applies to uses that have not started yet"},
         answer="b",
         why="the embedding is biometric data derived from the face, and it can still be matched against new photos "
             "of the person; withdrawing consent (GDPR Art. 7(3), Art. 17(1)(b)) covers it too."),
     ConceptQuestion(
         "Under the GDPR, when is a photo of a face special-category biometric data (Art. 9)?",
-        {"a": "always: every photo of a face is biometric data, from the moment the camera takes it",
+        {"a": "as soon as the camera takes it: a photo of a face is biometric data in itself",
          "b": "when it is processed by technical means to identify the person uniquely",
-         "c": "never, once the photo has been made public by the person in it"},
+         "c": "until the person in it makes the photo public on a social network or a website"},
         answer="b",
         why="Art. 4(14) defines biometric data by the technical processing that allows unique identification, and "
             "Recital 51 says photos are covered only when processed that way; publishing a photo does not take it "
@@ -432,7 +432,7 @@ AFTER = [
     ConceptQuestion(
         "A study plans to use 5,000 Flickr photos published under a Creative Commons licence. What would an ethics "
         "committee still ask?",
-        {"a": "nothing: the licence already allows reuse",
+        {"a": "whether the licence allows reuse, which settles the matter",
          "b": "only which version of the Creative Commons licence applies, and whether it allows commercial use",
          "c": "on what lawful basis, whether the people pictured agreed, and how the data is kept"},
         answer="c",

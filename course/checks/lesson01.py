@@ -174,14 +174,14 @@ BEFORE = [
         "To a computer, a colour photo of 256 x 256 pixels is...",
         {"a": "a list of the objects and people it shows, each with its position in the picture",
          "b": "a grid of 256 x 256 x 3 numbers: red, green and blue per pixel",
-         "c": "a single number that identifies the file"},
+         "c": "a single number that identifies the file, such as a checksum computed from its bytes"},
         answer="b",
         why="an image is an array (height x width x 3 colour channels, each 0 to 255); what it shows has to be "
             "computed from those 196,608 numbers."),
     ConceptQuestion(
         "Where did the faces in famous research data sets such as LFW, MS-Celeb-1M and MegaFace come from?",
         {"a": "volunteers who signed consent forms in a lab",
-         "b": "synthetic faces drawn by a computer program, so that no real person appears in them",
+         "b": "synthetic faces drawn by a program",
          "c": "photos found online, collected without asking the people pictured"},
         answer="c",
         why="LFW came from news photographs, MS-Celeb-1M from web searches for celebrities' names and MegaFace from "
@@ -211,7 +211,7 @@ AFTER = [
         "MS-Celeb-1M was taken down in 2019. What became of the harm?",
         {"a": "it ended with the takedown",
          "b": "copies, data sets derived from it and models trained on it stayed in use",
-         "c": "the people in it were notified and could ask to be removed from every copy"},
+         "c": "the people in it were notified and could ask to be removed"},
         answer="b",
         why="Peng, Mathur and Narayanan found harms persisting through derivatives and trained models; taking a data "
             "set down does not take back what was learned from it (lesson 04)."),
@@ -219,7 +219,7 @@ AFTER = [
         "Why do the first eigenfaces mostly show light and the outline of hair and jaw, not what makes a person "
         "recognisable?",
         {"a": "too few components were kept; with more components, the identity directions would come first",
-         "b": "the synthetic faces have too little identity to find",
+         "b": "the synthetic faces have too little identity to find, whatever method is used",
          "c": "PCA ranks directions by variance, and lighting varies more than identity"},
         answer="c",
         why="PCA knows nothing of who is who: it ranks directions by variance. The lesson measured that 40 or 100 "
@@ -228,14 +228,14 @@ AFTER = [
         "Nearest-neighbour identification returns the nearest gallery face for each probe. What must it return?",
         {"a": "the identity stored for that gallery face",
          "b": "the row position of that gallery face, so that its photo can be looked up",
-         "c": "the distance to that gallery face"},
+         "c": "the distance to that gallery face, so that the match can be judged"},
         answer="a",
         why="a row position equals an identity only when the gallery happens to be sorted that way; exercise 2's "
             "check reverses the gallery to tell the two apart."),
     ConceptQuestion(
         "What did turning the head further, to ±35°, do to identification on pixels and eigenfaces?",
         {"a": "nothing: PCA removes the pose",
-         "b": "it raised rank-1, since more views of each person carry more information about the face",
+         "b": "it raised rank-1: more views carry more information",
          "c": "it lowered rank-1 by about 20 points, from about 52 % to 30 %"},
         answer="c",
         why="a photo's pixels mix identity with pose, light and expression, and PCA cannot separate them; deep "

@@ -319,13 +319,13 @@ BEFORE = [
         "A recogniser's threshold is made stricter: two embeddings must be closer to count as a match. What happens?",
         {"a": "fewer false matches and more missed matches",
          "b": "fewer errors of both kinds, because a stricter rule is a more careful rule",
-         "c": "more false matches, fewer missed ones"},
+         "c": "more false matches and fewer missed matches than before"},
         "a", "a smaller threshold lets fewer strangers through (FMR falls) and also rejects more true pairs "
              "(FNMR rises): the threshold trades one error for the other."),
     ConceptQuestion(
         "A system has a false match rate of 0.1 % per comparison. One probe is searched against 10,000 "
         "different people. The chance of at least one false match is about …",
-        {"a": "0.1 %, the same as for one comparison", "b": "10 %", "c": "over 99 %"},
+        {"a": "0.1 %", "b": "10 %", "c": "over 99 %"},
         "c", "1 − 0.999^10,000 ≈ 99.995 %: an error that is rare for one comparison is near-certain over a large "
              "gallery (about 10 false matches are expected)."),
 ]
@@ -334,7 +334,7 @@ AFTER = [
     ConceptQuestion(
         "You choose a threshold on the development people so that FMR ≤ 0.1 %. On the test people, the FMR at "
         "that threshold …",
-        {"a": "is 0.1 % or less, by construction, since the threshold was chosen for exactly that rate",
+        {"a": "is 0.1 % or less, by construction",
          "b": "has to be measured on the test people: it can come out higher or lower",
          "c": "is always lower, because the test split is smaller"},
         "b", "a rate measured on one set of people is an estimate for the next; in this lesson the threshold "
@@ -343,7 +343,7 @@ AFTER = [
         "What does the equal error rate (EER) summarise?",
         {"a": "the error rate at the threshold where FMR equals FNMR",
          "b": "the average of FMR and FNMR over every threshold, from the smallest distance to the largest",
-         "c": "the false match rate at the customary threshold 0.6"},
+         "c": "the false match rate at dlib's customary threshold of 0.6"},
         "a", "the EER is the point on the trade-off where both error rates are equal: one number for the "
              "whole curve, not a rate any deployed threshold has to run at."),
     ConceptQuestion(
@@ -358,7 +358,7 @@ AFTER = [
     ConceptQuestion(
         "One global threshold gives group A a false match rate of 0.44 % and group B 14.05 %. What should an "
         "honest report give?",
-        {"a": "the pooled rate only, since everyone gets the same threshold",
+        {"a": "a single pooled rate, as everyone gets the same threshold",
          "b": "each group's rate with its number of people and an interval",
          "c": "nothing until the two rates agree"},
         "b", "a pooled rate hides who bears the errors; per-group rates with group sizes and intervals (here a "

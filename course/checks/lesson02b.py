@@ -131,14 +131,14 @@ def normalised_eer(answer: object, embeddings: np.ndarray, identities: np.ndarra
 BEFORE = [
     ConceptQuestion(
         "Which of these needs labelled photos (who is who) to be built?",
-        {"a": "eigenfaces (PCA)",
+        {"a": "eigenfaces (PCA), the directions in which the photos vary most",
          "b": "a learned metric such as LDA or NCA",
          "c": "both: any projection of face photos needs to know who is who before it can be computed"},
         "b", "PCA only looks at how the photos vary; LDA and NCA are fitted to the identity labels, which tell "
              "them which differences separate people."),
     ConceptQuestion(
         "The distance between the raw pixels of two aligned face photos mostly measures …",
-        {"a": "who is in the photos, since a person's face changes little from one photo to the next",
+        {"a": "who is in the photos",
          "b": "how old the people are",
          "c": "how similar the lighting and pose are"},
         "c", "without labels, the largest differences between photos are lighting and pose; in this lesson "
@@ -156,15 +156,14 @@ AFTER = [
         "Eigenfaces (PCA) and LDA both give 100 numbers per face, yet LDA identifies people far better. Why?",
         {"a": "LDA uses the identity labels to keep the directions that separate people; PCA keeps mostly "
               "lighting and pose",
-         "b": "LDA was fitted on the test people as well as on the training people, so it had already seen the "
-              "faces it was asked to identify",
+         "b": "LDA was fitted on the test people as well, so it had already seen them",
          "c": "LDA keeps more numbers per face"},
         "a", "on the same unseen people LDA reached about 83 % at rank 1 against 30 % for eigenfaces: the "
              "labels told it which differences matter."),
     ConceptQuestion(
         "dlib's pairwise hinge loss with threshold 0.6 and margin 0.04: a pair of photos of ONE person at "
         "distance 0.55 costs …",
-        {"a": "0.01, the distance past the margin",
+        {"a": "0.01, the distance by which the pair passes the margin",
          "b": "0.05: a same-person pair costs its distance to the threshold 0.6, whatever the margin",
          "c": "nothing: it is inside 0.6 − 0.04 = 0.56"},
         "c", "a same-person pair costs max(0, d − threshold + margin) = max(0, 0.55 − 0.56) = 0; only pairs "

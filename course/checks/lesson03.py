@@ -47,8 +47,7 @@ BEFORE = [
         {"a": "yes, in 90 % of searches: recall@10 is the rate at which the right person comes first",
          "b": "it depends: recall@10 counts faces found, not people; the right person can come first despite a "
               "missed face",
-         "c": "no: with one of the ten true neighbours missing, the right person can never come first, since the "
-              "missing face is theirs"},
+         "c": "no: with a true neighbour missing, the right person cannot come first"},
         answer="b",
         why="recall@10 compares the returned faces with exact search's; whether the first face shows the right "
             "person is a different measure (rank-1 identification). The nearest face of a photo can be a "
@@ -72,7 +71,7 @@ AFTER = [
         "number of tables stays the same?",
         {"a": "recall rises, because each bucket then holds only faces that are more alike, so the true neighbours "
               "are found more often",
-         "b": "only the memory changes; candidates and recall stay the same",
+         "b": "the memory grows with the extra hyperplanes, while the candidates checked and the recall stay the same",
          "c": "fewer candidates are checked, and true neighbours land in other buckets more often: recall falls"},
         answer="c",
         why="a neighbour stays in the query's bucket only if it is on the same side of every hyperplane, with "
@@ -83,8 +82,7 @@ AFTER = [
         "In the lesson, the inverted file (IVF) reached a higher recall@10 than random-hyperplane LSH for a "
         "similar share of the gallery checked. Why?",
         {"a": "IVF's cells come from k-means on these faces and follow the data; LSH's hyperplanes are random",
-         "b": "IVF ranks its candidates by exact distance and LSH does not, so LSH returns its candidates in the "
-              "order it happened to find them",
+         "b": "IVF ranks its candidates by exact distance and LSH does not",
          "c": "LSH works only on vectors of 0s and 1s"},
         answer="a",
         why="both methods rank their candidates by exact distance; they differ in how candidates are chosen. "
@@ -106,8 +104,7 @@ AFTER = [
     ConceptQuestion(
         "An investigator wants to know whether a search tool finds the person in a probe photo. Which "
         "measure answers that?",
-        {"a": "recall@10 against exact search, because a search that finds the true nearest faces also finds the "
-              "right person",
+        {"a": "recall@10 against exact search",
          "b": "the time per query",
          "c": "the share of probes, of people who are enrolled, whose own person is returned first (rank-1 "
               "identification)"},
@@ -120,7 +117,7 @@ AFTER = [
         "A gallery grows from 1 million to 30 billion faces and the threshold stays the same. What happens "
         "to the number of false hits in a search for a stranger?",
         {"a": "it stays the same, because the threshold has not changed",
-         "b": "it grows about 30,000-fold, in proportion to the gallery",
+         "b": "it grows about 30,000-fold, with the gallery",
          "c": "it falls, because a bigger gallery holds better matches"},
         answer="b",
         why="the expected number of false hits is N × FMR; with the same threshold, FMR per comparison is the "
