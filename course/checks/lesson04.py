@@ -614,18 +614,28 @@ def measure_wal_residue() -> set[str]:
 
 
 def _letters(answer: object) -> tuple[set[str] | None, str | None]:
-    """A learner's choice of files as a set of letters, or (None, why it cannot be read)."""
+    """A learner's choice of files as a set of letters (empty if nothing chosen yet), or (None, why it cannot be read).
+
+    Reads a set, list, tuple or numpy array of letters, or a string such as ``"bde"``, ``"b, d, e"``,
+    ``"b;d;e"``, ``"bde."`` or ``"B, D and E"``; brackets and full stops around a letter are ignored."""
+    if isinstance(answer, np.ndarray):
+        answer = answer.ravel().tolist()
     if isinstance(answer, str):
-        items = [item for item in answer.replace(",", " ").split()]
-        if len(items) == 1 and len(items[0]) > 1 and items[0].isalpha():
-            items = list(items[0])  # "bde"
+        words = answer.replace(",", " ").replace(";", " ").split()
+        items = [word for word in words if word.casefold() not in ("and", "&")]
     elif isinstance(answer, (set, frozenset, list, tuple)):
         items = list(answer)
     else:
-        return None, f"Set holding to a set of letters such as {{'a', 'c'}}, not a {type(answer).__name__}."
+        name = type(answer).__name__
+        article = "an" if name[:1].casefold() in "aeiou" else "a"
+        return None, f"Set holding to a set of letters such as {{'a', 'c'}}, not {article} {name}."
     letters = set()
     for item in items:
         letter = item.strip().strip("().").strip().casefold() if isinstance(item, str) else None
+        if letter and letter.isalpha() and len(letter) > 1 and set(letter) <= set(WAL_FILES) \
+                and len(items) == 1:
+            letters.update(letter)  # "bde" or "bde."
+            continue
         if letter not in WAL_FILES:
             return None, f"{item!r} is not one of the letters {', '.join(WAL_FILES)}: use the letters of the list."
         letters.add(letter)
@@ -633,20 +643,28 @@ def _letters(answer: object) -> tuple[set[str] | None, str | None]:
 
 
 def wal_residue(answer: object) -> Feedback:
-    """Exercise 3: which files still hold the deleted person's template bytes? Judged against a real run."""
-    if answer is None:
-        return verdict(False, "You have not set holding yet: set it to the set of letters of the files "
-                              "that still hold the template, e.g. {'a', 'c'}.")
-    letters, problem = _letters(answer)
+    """Exercise 3: which files still hold the deleted person's template bytes? Judged against a real run.
+
+    A wrong answer is told why each letter it chose wrongly is wrong, and only how many files it is
+    missing, so the feedback does not give the answer away."""
+    letters, problem = _letters(answer) if answer is not None else (set(), None)
     if problem:
         return verdict(False, problem)
+    if not letters:
+        return verdict(False, "You have not set holding yet: set it to the set of letters of the files "
+                              "that still hold the template, e.g. {'a', 'c'} (an empty set is not an answer: "
+                              "at least one of these files holds it).")
     truth = measure_wal_residue()
+    assert truth and truth <= set(WAL_FILES), f"the measured files {truth} are not all among the offered ones"
     if letters == truth:
         return verdict(True, "Right: measured on a real service just now, exactly " + ", ".join(
             WAL_FILES[x] for x in sorted(truth)) + " still hold the template. " + " ".join(
             f"({x}) {_WAL_REASONS[x]}." for x in sorted(truth)))
-    lines = [f"Not yet: a real run of this situation says otherwise ({len(letters & truth)} of your "
-             f"{len(letters)} letter(s) are right, and {len(truth)} file(s) hold the template)."]
-    lines += [f"  ({x}) holds it: {_WAL_REASONS[x]}." for x in sorted(truth - letters)]
-    lines += [f"  ({x}) does not: {_WAL_REASONS[x]}." for x in sorted(letters - truth)]
+    lines = ["Not yet: a real run of this situation says otherwise."]
+    lines += [f"  ({x}) does not hold it: {_WAL_REASONS[x]}." for x in sorted(letters - truth)]
+    missing = len(truth - letters)
+    if missing:
+        lines.append(f"  {missing} file(s) that still hold the template are missing from your answer: for each "
+                     "file, ask whether the template's bytes were ever written to it (at enrolment, or in a "
+                     "copy), and whether anything has rewritten or removed them since.")
     return verdict(False, "\n".join(lines))
