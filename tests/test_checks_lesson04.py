@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from course.checks import lesson04 as check
+from course import forensics
 from course import service as sv
 from course import unlearning as ul
 
@@ -648,3 +649,13 @@ def test_wal_residue_refuses_to_judge_against_a_file_it_does_not_offer(monkeypat
     monkeypatch.setattr(check, "measure_wal_residue", lambda: {"b", None})
     with pytest.raises(AssertionError, match="not all among the offered"):
         check.wal_residue({"b"})
+
+
+# ------------------------------------------------------------------ what section 4's prose says of a checkpoint
+
+
+def test_a_checkpoint_alone_copies_the_deleted_templates_into_the_database_file():
+    """Section 4 and the key points say a checkpoint moves the deleted bytes, and only VACUUM then a checkpoint removes them."""
+    alone = forensics.delete_experiment("WAL, after a checkpoint only")
+    assert alone.found == {"service.db": 10} and alone.kept_found == 30
+    assert forensics.delete_experiment("WAL, after VACUUM + checkpoint").found == {}
