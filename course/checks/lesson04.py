@@ -29,7 +29,8 @@ BEFORE = [
         answer="b",
         why="A DELETE marks the rows' space as free; unless secure_delete is on it is not overwritten, a "
             "write-ahead log keeps every page written since the last checkpoint, and backups are separate "
-            "copies. Only VACUUM, a checkpoint, or re-making the copy takes the bytes out."),
+            "copies. A checkpoint alone copies the WAL's pages, deleted bytes included, into the database file's "
+            "free space. Only VACUUM followed by a checkpoint, or re-making the copy, takes the bytes out."),
     ConceptQuestion(
         "A person's photos are deleted, but the classifier trained on them is kept. What does the classifier "
         "know about them now?",
@@ -55,14 +56,15 @@ BEFORE = [
 #: Concept questions after the lesson: its key ideas; each wrong option is a real misconception.
 AFTER = [
     ConceptQuestion(
-        "With SQLite in WAL mode, a DELETE of some templates has been committed but no checkpoint has run. "
-        "Which file holds the deleted templates' bytes?",
+        "SQLite runs in WAL mode with secure_delete off. Some templates were inserted, then deleted in a committed "
+        "DELETE, and no checkpoint has run since the inserts. Which file holds the deleted templates' bytes?",
         {"a": "None: the DELETE was committed, so SQLite has already removed the rows from every file it writes.",
          "b": "Only the main database file.",
-         "c": "The -wal file: it holds every page written since the last checkpoint, inserts included."},
+         "c": "The -wal file."},
         answer="c",
         why="In WAL mode every changed page is appended to the -wal file, and the database file is updated "
-            "only at a checkpoint; the pages written when the templates were inserted are still in the WAL."),
+            "only at a checkpoint; the pages written when the templates were inserted are still in the WAL, "
+            "since no checkpoint has run after them."),
     ConceptQuestion(
         "Which of these took every deleted template out of the database files in the lesson's measurement?",
         {"a": "Turning PRAGMA secure_delete on after the DELETE.",
