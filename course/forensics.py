@@ -24,7 +24,8 @@ from numpy.typing import ArrayLike
 from .storage import DATABASE, Transaction, open_database
 
 #: The settings :func:`delete_experiment` compares, in the order a lesson shows them.
-MODES = ("secure_delete=OFF", "secure_delete=ON", "WAL, before a checkpoint", "WAL, after VACUUM + checkpoint")
+MODES = ("secure_delete=OFF", "secure_delete=ON", "WAL, before a checkpoint", "WAL, after a checkpoint only",
+         "WAL, after VACUUM + checkpoint")
 
 
 def template_patterns(vectors: ArrayLike) -> list[tuple[bytes, bytes]]:
@@ -100,7 +101,8 @@ def delete_experiment(mode: str, *, n_templates: int = 40, n_deleted: int = 10, 
                 db.executemany("DELETE FROM photos WHERE photo_id = ?", [(int(i),) for i in doomed])
             if mode == "WAL, after VACUUM + checkpoint":
                 db.execute("VACUUM")
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if mode in ("WAL, after a checkpoint only", "WAL, after VACUUM + checkpoint"):
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # alone, it copies the WAL's pages (deleted bytes too) into service.db
             files = sorted(Path(folder).iterdir())
             found = scan_files(files, vectors[doomed], root=Path(folder))
             kept_found = templates_in(b"".join(p.read_bytes() for p in files), template_patterns(vectors[kept]))

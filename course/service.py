@@ -29,7 +29,7 @@ scanning every store after the deletion (:meth:`FaceService.find`) and the raw b
 every file the service wrote (:mod:`course.forensics`): a DELETE committed to SQLite can
 leave the template's bytes in the database's free space, in its write-ahead log, in the
 index file and in every backup. :meth:`FaceService.remedy` applies what the audit names
-(VACUUM, a WAL checkpoint, a compacted index file, re-made backups).
+(VACUUM followed by a WAL checkpoint, a compacted index file, re-made backups).
 
 Deleted people go on a *deletion ledger* (their number and photo ids, no face data),
 so that :meth:`FaceService.restore` can re-apply deletions to an old backup, and so

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from course.checks import lesson04 as check
+from course import forensics
 from course import service as sv
 from course import unlearning as ul
 
@@ -595,31 +596,66 @@ def test_the_wal_situation_measured_holds_the_template_in_the_wal_and_the_backup
 
 
 @pytest.mark.parametrize("answer", [{"b", "d", "e"}, ["E", "D", "B"], "b, d, e", "bde", ("(b)", "d.", "e"),
-                                    frozenset("bde")])
+                                    frozenset("bde"), np.array(["b", "d", "e"]), "bde.", "b;d;e", "B, D and E"])
 def test_wal_residue_accepts_the_measured_files_written_differently(answer):
     feedback = check.wal_residue(answer)
     assert feedback and "measured on a real service" in feedback.message
 
 
-@pytest.mark.parametrize("answer, named", [
-    (set(), ["(b) holds it", "(d) holds it", "(e) holds it"]),                  # "committed means gone"
-    ({"a"}, ["(a) does not", "(b) holds it"]),                                 # thinks of the main file only
-    ({"b"}, ["(d) holds it", "(e) holds it"]),                                 # forgot the backup
-    ({"d", "e"}, ["(b) holds it"]),                                            # forgot the WAL
-    ({"a", "b", "d", "e"}, ["(a) does not", "checkpoint"]),                    # the main file before a checkpoint
-    ({"b", "c", "d", "e"}, ["(c) does not", "compacted"]),                     # the compacted index file
-    ({"b", "d", "e", "f"}, ["(f) does not", "pixels"]),                        # thumbnails
-    ("abcdef", ["(a) does not", "(c) does not", "(f) does not"]),              # everything
+def _named_letters(message: str) -> set[str]:
+    """The letters a wrong-answer message names, as "(x)"."""
+    return {x for x in check.WAL_FILES if f"({x})" in message}
+
+
+@pytest.mark.parametrize("answer, wrongly_chosen, missing", [
+    ({"a"}, {"a"}, 3),                          # thinks of the main file only
+    ({"b"}, set(), 2),                          # forgot the backup
+    ({"d", "e"}, set(), 1),                     # forgot the WAL
+    ({"a", "b", "d", "e"}, {"a"}, 0),           # the main file before a checkpoint
+    ({"a", "d", "e"}, {"a"}, 1),                # the main file instead of the WAL
+    ({"b", "c", "d", "e"}, {"c"}, 0),           # the compacted index file
+    ({"b", "d", "e", "f"}, {"f"}, 0),           # thumbnails
+    ("abcdef", {"a", "c", "f"}, 0),             # everything
+    ("b and d", set(), 1),                      # a sentence
 ])
-def test_wal_residue_names_each_wrong_file(answer, named):
+def test_wal_residue_explains_only_the_letters_chosen_wrongly(answer, wrongly_chosen, missing):
     feedback = check.wal_residue(answer)
     assert not feedback
-    for text in named:
-        assert text in feedback.message
+    assert _named_letters(feedback.message) == wrongly_chosen    # a missing letter is never named
+    for x in wrongly_chosen:
+        assert f"({x}) does not hold it" in feedback.message
+    assert "holds it:" not in feedback.message
+    assert (f"{missing} file(s) that still hold the template are missing" in feedback.message) == bool(missing)
 
 
-@pytest.mark.parametrize("answer, message", [(None, "not set holding yet"), ("g", "not one of the letters"),
-                                             (5, "not a int"), ({"b", 2}, "not one of the letters")])
+@pytest.mark.parametrize("answer", [None, set(), "", [], "  ", frozenset(), np.array([], dtype=str)])
+def test_wal_residue_takes_an_empty_answer_as_not_set_and_reveals_nothing(answer):
+    feedback = check.wal_residue(answer)
+    assert not feedback and "not set holding yet" in feedback.message
+    assert _named_letters(feedback.message) == set()
+
+
+@pytest.mark.parametrize("answer, message", [("g", "not one of the letters"), (5, "not an int"),
+                                             ({"b": 1}, "not a dict"), ({"b", 2}, "not one of the letters"),
+                                             ({"service.db-wal"}, "not one of the letters"),
+                                             ("bb d e", "not one of the letters")])
 def test_wal_residue_unreadable_answers_get_a_message(answer, message):
     feedback = check.wal_residue(answer)
     assert not feedback and message in feedback.message
+    assert "a real run" not in feedback.message
+
+
+def test_wal_residue_refuses_to_judge_against_a_file_it_does_not_offer(monkeypatch):
+    monkeypatch.setattr(check, "measure_wal_residue", lambda: {"b", None})
+    with pytest.raises(AssertionError, match="not all among the offered"):
+        check.wal_residue({"b"})
+
+
+# ------------------------------------------------------------------ what section 4's prose says of a checkpoint
+
+
+def test_a_checkpoint_alone_copies_the_deleted_templates_into_the_database_file():
+    """Section 4 and the key points say a checkpoint moves the deleted bytes, and only VACUUM then a checkpoint removes them."""
+    alone = forensics.delete_experiment("WAL, after a checkpoint only")
+    assert alone.found == {"service.db": 10} and alone.kept_found == 30
+    assert forensics.delete_experiment("WAL, after VACUUM + checkpoint").found == {}

@@ -29,7 +29,8 @@ BEFORE = [
         answer="b",
         why="A DELETE marks the rows' space as free; unless secure_delete is on it is not overwritten, a "
             "write-ahead log keeps every page written since the last checkpoint, and backups are separate "
-            "copies. Only VACUUM, a checkpoint, or re-making the copy takes the bytes out."),
+            "copies. A checkpoint alone copies the WAL's pages, deleted bytes included, into the database file's "
+            "free space. Only VACUUM followed by a checkpoint, or re-making the copy, takes the bytes out."),
     ConceptQuestion(
         "A person's photos are deleted, but the classifier trained on them is kept. What does the classifier "
         "know about them now?",
@@ -55,14 +56,15 @@ BEFORE = [
 #: Concept questions after the lesson: its key ideas; each wrong option is a real misconception.
 AFTER = [
     ConceptQuestion(
-        "With SQLite in WAL mode, a DELETE of some templates has been committed but no checkpoint has run. "
-        "Which file holds the deleted templates' bytes?",
+        "SQLite runs in WAL mode with secure_delete off. Some templates were inserted, then deleted in a committed "
+        "DELETE, and no checkpoint has run since the inserts. Which file holds the deleted templates' bytes?",
         {"a": "None: the DELETE was committed, so SQLite has already removed the rows from every file it writes.",
          "b": "Only the main database file.",
-         "c": "The -wal file: it holds every page written since the last checkpoint, inserts included."},
+         "c": "The -wal file."},
         answer="c",
         why="In WAL mode every changed page is appended to the -wal file, and the database file is updated "
-            "only at a checkpoint; the pages written when the templates were inserted are still in the WAL."),
+            "only at a checkpoint; the pages written when the templates were inserted are still in the WAL, "
+            "since no checkpoint has run after them."),
     ConceptQuestion(
         "Which of these took every deleted template out of the database files in the lesson's measurement?",
         {"a": "Turning PRAGMA secure_delete on after the DELETE.",
@@ -614,18 +616,28 @@ def measure_wal_residue() -> set[str]:
 
 
 def _letters(answer: object) -> tuple[set[str] | None, str | None]:
-    """A learner's choice of files as a set of letters, or (None, why it cannot be read)."""
+    """A learner's choice of files as a set of letters (empty if nothing chosen yet), or (None, why it cannot be read).
+
+    Reads a set, list, tuple or numpy array of letters, or a string such as ``"bde"``, ``"b, d, e"``,
+    ``"b;d;e"``, ``"bde."`` or ``"B, D and E"``; brackets and full stops around a letter are ignored."""
+    if isinstance(answer, np.ndarray):
+        answer = answer.ravel().tolist()
     if isinstance(answer, str):
-        items = [item for item in answer.replace(",", " ").split()]
-        if len(items) == 1 and len(items[0]) > 1 and items[0].isalpha():
-            items = list(items[0])  # "bde"
+        words = answer.replace(",", " ").replace(";", " ").split()
+        items = [word for word in words if word.casefold() not in ("and", "&")]
     elif isinstance(answer, (set, frozenset, list, tuple)):
         items = list(answer)
     else:
-        return None, f"Set holding to a set of letters such as {{'a', 'c'}}, not a {type(answer).__name__}."
+        name = type(answer).__name__
+        article = "an" if name[:1].casefold() in "aeiou" else "a"
+        return None, f"Set holding to a set of letters such as {{'a', 'c'}}, not {article} {name}."
     letters = set()
     for item in items:
         letter = item.strip().strip("().").strip().casefold() if isinstance(item, str) else None
+        if letter and letter.isalpha() and len(letter) > 1 and set(letter) <= set(WAL_FILES) \
+                and len(items) == 1:
+            letters.update(letter)  # "bde" or "bde."
+            continue
         if letter not in WAL_FILES:
             return None, f"{item!r} is not one of the letters {', '.join(WAL_FILES)}: use the letters of the list."
         letters.add(letter)
@@ -633,20 +645,28 @@ def _letters(answer: object) -> tuple[set[str] | None, str | None]:
 
 
 def wal_residue(answer: object) -> Feedback:
-    """Exercise 3: which files still hold the deleted person's template bytes? Judged against a real run."""
-    if answer is None:
-        return verdict(False, "You have not set holding yet: set it to the set of letters of the files "
-                              "that still hold the template, e.g. {'a', 'c'}.")
-    letters, problem = _letters(answer)
+    """Exercise 3: which files still hold the deleted person's template bytes? Judged against a real run.
+
+    A wrong answer is told why each letter it chose wrongly is wrong, and only how many files it is
+    missing, so the feedback does not give the answer away."""
+    letters, problem = _letters(answer) if answer is not None else (set(), None)
     if problem:
         return verdict(False, problem)
+    if not letters:
+        return verdict(False, "You have not set holding yet: set it to the set of letters of the files "
+                              "that still hold the template, e.g. {'a', 'c'} (an empty set is not an answer: "
+                              "at least one of these files holds it).")
     truth = measure_wal_residue()
+    assert truth and truth <= set(WAL_FILES), f"the measured files {truth} are not all among the offered ones"
     if letters == truth:
         return verdict(True, "Right: measured on a real service just now, exactly " + ", ".join(
             WAL_FILES[x] for x in sorted(truth)) + " still hold the template. " + " ".join(
             f"({x}) {_WAL_REASONS[x]}." for x in sorted(truth)))
-    lines = [f"Not yet: a real run of this situation says otherwise ({len(letters & truth)} of your "
-             f"{len(letters)} letter(s) are right, and {len(truth)} file(s) hold the template)."]
-    lines += [f"  ({x}) holds it: {_WAL_REASONS[x]}." for x in sorted(truth - letters)]
-    lines += [f"  ({x}) does not: {_WAL_REASONS[x]}." for x in sorted(letters - truth)]
+    lines = ["Not yet: a real run of this situation says otherwise."]
+    lines += [f"  ({x}) does not hold it: {_WAL_REASONS[x]}." for x in sorted(letters - truth)]
+    missing = len(truth - letters)
+    if missing:
+        lines.append(f"  {missing} file(s) that still hold the template are missing from your answer: for each "
+                     "file, ask whether the template's bytes were ever written to it (at enrolment, or in a "
+                     "copy), and whether anything has rewritten or removed them since.")
     return verdict(False, "\n".join(lines))
