@@ -23,7 +23,7 @@ BEFORE = [
     ConceptQuestion(
         "A service runs a DELETE on its templates table and the transaction commits. Where can the deleted "
         "templates' bytes still be?",
-        {"a": "Nowhere: a committed DELETE erases the data from the disk at once, in every file the database keeps.",
+        {"a": "Nowhere: a committed DELETE erases the data from the disk.",
          "b": "In the database file's free space, its write-ahead log, and any backup copied before the DELETE.",
          "c": "Only in the undo history, cleared when the connection closes."},
         answer="b",
@@ -34,7 +34,7 @@ BEFORE = [
     ConceptQuestion(
         "A person's photos are deleted, but the classifier trained on them is kept. What does the classifier "
         "know about them now?",
-        {"a": "As much as before: its weights were fitted to those photos and do not change.",
+        {"a": "As much as before: its weights do not change.",
          "b": "Nothing: without the photos it can no longer recognise the person, since every prediction looks the "
               "photos up.",
          "c": "Only their name, because the photos were the only face data."},
