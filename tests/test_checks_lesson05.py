@@ -640,7 +640,7 @@ def _parse_quiz(text: str) -> list[tuple[str, dict[str, str]]]:
     questions = []
     for line in text.splitlines():
         number = re.match(r"^(\d+)\. (.+)$", line)
-        option = re.match(r"^\s+\* ([a-z])\. (.+)$", line)
+        option = re.match(r"^\s+([a-z])\. (.+)$", line)
         if number:
             assert int(number.group(1)) == len(questions) + 1
             questions.append((number.group(2), {}))

@@ -243,14 +243,13 @@ BEFORE = [
         "A gallery is split into 4 shards on 4 machines, and each returns its own 10 nearest faces. To get the "
         "exact 10 nearest faces of the whole gallery, the client …",
         {"a": "keeps the 10 smallest distances among the 40 it received",
-         "b": "keeps the 10 faces of the shard that answered first",
+         "b": "keeps the 10 faces of the shard that answered first, since that shard is the least busy",
          "c": "averages the four lists' distances face by face, so that every shard counts equally"},
         "a", "each shard's top 10 contains every face of that shard that can be in the global top 10, so the "
              "10 smallest of the 40 are exactly the global top 10."),
     ConceptQuestion(
         "On a laptop with 2 cores, splitting one search over worker processes makes a query …",
-        {"a": "about as many times faster as there are workers, since each searches its part of the gallery at "
-              "the same time",
+        {"a": "about as many times faster as there are workers",
          "b": "little faster, or even slower: the workers share 2 cores and messages between processes take time",
          "c": "exactly twice as fast"},
         "b", "two cores can at best halve the work, and every query pays for messages and waits for the "
@@ -275,8 +274,7 @@ AFTER = [
              "that fans out to 100 shards."),
     ConceptQuestion(
         "A worker holding 2 of 4 shards dies and there are no replicas. A search service should …",
-        {"a": "return the matches from the shards that answered, as usual: three quarters of a gallery is "
-              "plenty for a search",
+        {"a": "return the matches from the shards that answered, as usual: three quarters is plenty",
          "b": "fail, or return the partial answer marked as partial with the share of the gallery not searched",
          "c": "wait for the worker to come back, however long that takes"},
         "b", "an unmarked partial answer looks complete: \"no match\" would then be taken as evidence, and a "
@@ -291,7 +289,7 @@ AFTER = [
         "The Dask client code that places the shards and runs the queries moves from this laptop's worker "
         "processes to a cluster of real machines. What changes in it?",
         {"a": "the address of the scheduler it connects to",
-         "b": "the function that searches one shard, which has to be rewritten for each kind of machine",
+         "b": "the function that searches one shard",
          "c": "how the top-k lists are merged"},
         "a", "a Dask client talks to a local cluster or to a scheduler on other machines in the same way; "
              "only the address it connects to changes."),

@@ -20,7 +20,7 @@ BEFORE = [
         "outsider who can query the model tell whether one of your photos was in its training set?",
         {"a": "No: the model keeps only its weights, so nothing about any single photo outlives the deleted files.",
          "b": "Often yes: a model tends to be more confident on its training photos, and that can be measured.",
-         "c": "Only if the outsider can recover the deleted photo files from the company's own disks."},
+         "c": "Only if the outsider can recover the deleted photo files from the company's own disks or its backups."},
         answer="b",
         why="membership inference (lesson 04) works from the model's outputs alone: training leaves a trace in "
             "how confident the model is on each training photo. The outsider needs your photo (you posted it), "
@@ -29,7 +29,8 @@ BEFORE = [
         "A training algorithm is differentially private with ε = 1. What does that promise?",
         {"a": "The model's accuracy is at most 1 percentage point below that of the same model trained without privacy.",
          "b": "Every training photo is encrypted with a key of strength 1, so nobody can ever read a photo back out of the model.",
-         "c": "Adding or removing one training photo changes the odds of any outcome of training by at most e^1 ≈ 2.7 (plus δ)."},
+         "c": "Adding or removing one training photo changes the probability of any outcome of training by at most a "
+                   "factor e^1 ≈ 2.7 (plus δ)."},
         answer="c",
         why="ε bounds a likelihood ratio: whatever one looks at in the trained model, its probability with and "
             "without any one training example (here, one photo) differs by at most a factor e^ε, plus a small δ. "
@@ -50,7 +51,7 @@ AFTER = [
         "In the ε sweep, LiRA's TPR at 1 % FPR against the ε = 100 model was about chance. What does that show?",
         {"a": "That ε = 100 guarantees privacy here, since even a strong attack such as LiRA found nothing it could measure.",
          "b": "That this attack found no leak it could measure; at ε = 100 the guarantee promises nothing at all.",
-         "c": "That DP-SGD's noise removes membership leakage whatever ε is, as long as some noise is added."},
+         "c": "That DP-SGD's noise removes membership leakage whatever ε is, as long as some noise is added to the gradients."},
         answer="b",
         why="an attack's result is a lower bound on the leak (what one attack found); ε is an upper bound "
             "(what no attack can exceed). At ε = 100 the upper bound is vacuous, so the measured chance-level "
@@ -60,7 +61,7 @@ AFTER = [
         "first?",
         {"a": "The DP-SGD recipe without any noise (clipped per-photo gradients, 20 passes, 62 steps): about 2 %.",
          "b": "Only the noise added at small ε: without noise, the model leaked as much as the ordinary one.",
-         "c": "Giving LiRA fewer shadow models to calibrate its scores with, which made the attack itself much weaker."},
+         "c": "Giving LiRA fewer shadow models to calibrate its scores with, which weakened the attack."},
         answer="a",
         why="the 'SGD, no noise' row has the same clipping, sampling and 62 steps as DP-SGD and no noise: its TPR at "
             "1 % FPR was about 2 %, against about 28 % for the ordinary model, with the same 8 shadow models. It "
@@ -70,7 +71,7 @@ AFTER = [
         "A service 'forgets' a person by a few gradient steps away from their photos (approximate unlearning). "
         "How would you check that it worked?",
         {"a": "Check that none of the person's photos is left in the training folder, in the backups or in any cache.",
-         "b": "Check that the model's accuracy on everyone else did not drop after the forgetting steps.",
+         "b": "Check that the model's accuracy on everyone else did not drop after the forgetting steps were applied.",
          "c": "Attack the forgotten photos with a membership test; compare with a model retrained without them."},
         answer="c",
         why="files being gone says nothing about the weights, and unchanged accuracy says nothing about the person; "
@@ -79,7 +80,7 @@ AFTER = [
     ConceptQuestion(
         "Radiya-Dixit et al. (ICLR 2022) argue that cloaking does not even admit an 'arms race' between users and "
         "recognisers. Why?",
-        {"a": "Cloaks fade as photos are re-compressed over the years, until nothing of the pattern is left to work.",
+        {"a": "Cloaks fade as photos are re-compressed over the years, until none of the pattern is left.",
          "b": "The user cloaks once, before posting; the recogniser can retrain later on the same scraped photos.",
          "c": "Face recognisers stop working on photos older than a few years, so the race ends by itself."},
         answer="b",

@@ -22,11 +22,10 @@ from ..crawl import BURST_FACTOR
 BEFORE = [
     ConceptQuestion(
         "A photo sits on a public social-media profile. May anyone copy it into a face search engine?",
-        {"a": "Yes: whatever is posted publicly may be collected and used for any purpose, since its owner chose to "
-              "show it to everyone.",
+        {"a": "Yes: whatever is posted publicly may be used for any purpose, since its owner showed it to everyone.",
          "b": "Only if the platform's terms of service allow it; nothing else matters.",
-         "c": "No: public personal data is still protected, and identifying people by their faces is sensitive "
-              "processing."},
+         "c": "Not freely: public personal data is still protected, and identifying people by their faces is "
+              "sensitive processing."},
         answer="c",
         why="Twelve data-protection authorities stated in 2023 that publicly accessible personal data is still "
             "protected; the GDPR treats a face processed to identify a person as biometric data (Art. 9), and "
@@ -35,7 +34,7 @@ BEFORE = [
         "What does a site's robots.txt do to a crawler that ignores it?",
         {"a": "Nothing by itself: it is a request, and the server still serves the pages it lists.",
          "b": "It blocks the crawler's requests to the pages it lists, so the server refuses to send them.",
-         "c": "It makes the crawler's requests a crime."},
+         "c": "It makes every request the crawler sends to the listed pages a criminal offence in most countries."},
         answer="a",
         why="RFC 9309, the standard for robots.txt, says its rules are not a form of access authorization; a "
             "server enforces only what it is built to enforce, such as a rate limit or a login wall."),
@@ -50,8 +49,7 @@ BEFORE = [
             "the list critically, turns 'nearest' into 'no match'."),
     ConceptQuestion(
         "Reports put Clearview's database at tens of billions of images. What kind of figure is that?",
-        {"a": "A count audited by the regulators that fined the company, who inspected its servers during their "
-              "investigations.",
+        {"a": "A count audited by the regulators that fined the company.",
          "b": "A measurement published by NIST.",
          "c": "The company's own claim, reported by others; nobody outside the company has counted."},
         answer="c",
@@ -99,8 +97,7 @@ AFTER = [
         {"a": "Every use of face recognition by the police.",
          "b": "AI systems that build or expand face recognition databases by untargeted scraping of faces from the "
               "internet or CCTV footage.",
-         "c": "Any automated collection of public web pages, by search engines, archives and researchers alike, "
-              "whatever the pages contain and whatever they are used for."},
+         "c": "Any automated collection of public web pages, whatever they contain."},
         answer="b",
         why="That is the text of Art. 5(1)(e) of Regulation (EU) 2024/1689, which applies since 2 February 2025, "
             "with fines since 2 August 2025. It targets building face databases by scraping, not every use of "
@@ -109,7 +106,7 @@ AFTER = [
         "An erasure request asks only for 'the photos of me' to be deleted. What does the search engine keep?",
         {"a": "Nothing that matters: without the photos it cannot find you, since every search compares the new "
               "photo with the stored photos.",
-         "b": "Only the thumbnails of the photos.",
+         "b": "Only the thumbnails of the photos, which it needs in order to show results but cannot search with.",
          "c": "The face vectors and templates computed from the photos, which are what the search runs on."},
         answer="c",
         why="Lesson 04 showed that deleting a file does not delete what was computed from it; the request "

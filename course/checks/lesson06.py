@@ -784,7 +784,7 @@ BEFORE = [
         "wrong person on a list of matches?",
         {"a": "little: one accuracy figure mixes false matches with missed matches",
          "b": "wrong people appear in 0.4 % of searches, since 99.6 % of its answers are right",
-         "c": "the false match rate is 0.4 %"},
+         "c": "the false match rate is 0.4 %, since the other 99.6 % of its decisions are right"},
         answer="a",
         why="accuracy counts right decisions over some set of pairs; on the capstone's test pairs 0.6 scores 40.4 % "
             "'accuracy' with FMR 60.7 % and FNMR 0 %, and on LFW's balanced pairs dlib scores over 99 %: only FMR "
@@ -792,7 +792,7 @@ BEFORE = [
     ConceptQuestion(
         "A service confirms: \"all your data has been permanently deleted\". What is that confirmation?",
         {"a": "proof that the data is gone",
-         "b": "a legal guarantee that the backups, and every copy held by partners, are clean too",
+         "b": "a legal guarantee that every copy is gone",
          "c": "a claim, to be checked against every store, the backups and a restore"},
         answer="c",
         why="a confirmation is written by the party being audited; lesson 04 and task 2 of this lesson find data "
@@ -813,7 +813,7 @@ AFTER = [
         "Two photos give dlib embeddings at distance 0.45. Are they the same person?",
         {"a": "yes: anything under dlib's default 0.6 is a match",
          "b": "it depends on the threshold chosen for the population served",
-         "c": "no: only identical embeddings mean the same person, and 0.45 is far from zero"},
+         "c": "no: only identical embeddings match"},
         answer="b",
         why="a threshold belongs to a recogniser and a population (lessons 02 and 06): at 0.6 the capstone's test "
             "people had FMR 60.7 %, and the threshold chosen for FMR 0.1 % was 0.315, under which 0.45 is no match."),
@@ -836,18 +836,18 @@ AFTER = [
             "gives about a 10 % chance per search, and one of 10,000 almost certainly a wrong candidate."),
     ConceptQuestion(
         "After a vendor's delete, where can a person still be, as lessons 04 and 06 measured?",
-        {"a": "nowhere: the delete removes the person from every store, and the confirmation reports that",
+        {"a": "nowhere: the delete removes the person from every store",
          "b": "only in the photo store, until it is compacted",
          "c": "in tombstoned index vectors, index centres, backups and trained models"},
         answer="c",
         why="each store must be cleaned on its own and a restore must replay the deletions; the capstone's "
             "service.find counted the index, its centres and the backup, and the restore brought the person back."),
     ConceptQuestion(
-        "Calibrating the threshold lowered the false match rate of both simulated groups. What happened to the gap "
+        "Calibrating the threshold lowered the false match rate of both simulated groups. What happened to the ratio "
         "between them?",
         {"a": "it vanished: both rates became so small that the difference between them no longer matters",
          "b": "the ratio between the groups grew, from about 1.7 to about 56 times",
-         "c": "it stayed the same ratio"},
+         "c": "it stayed the same: both rates fell by the same factor, so their ratio did not change"},
         answer="b",
         why="lowering every rate does not make them equal; the capstone measured 97 % against 56 % at 0.6 and 2.5 % "
             "against 0.05 % at the calibrated threshold: per-group rates with intervals are needed."),
