@@ -199,11 +199,11 @@ def private_model_choice(model_choice: object, accuracy_cost: object, sweep) -> 
     ``model_choice`` is that row's ``epsilon`` (a number; ``math.inf`` for SGD without noise; ``None`` for the
     ordinary model). ``accuracy_cost`` is the ordinary model's accuracy minus the chosen model's, in percentage
     points to two decimals (13.25 for 13.25 points), computed from the rows' ``accuracy``."""
-    sweep, ordinary, expected = _sweep_rows(sweep)
-    names = ", ".join(_name(r.epsilon) for r in sweep)
-    if model_choice is NOT_SET:
+    if model_choice is NOT_SET:  # said before the sweep is read, as for every untouched answer
         return verdict(False, "You have not set model_choice yet: set it to the ε of the row you pick "
                               "(a number such as 3.0, math.inf for SGD without noise, None for the ordinary model).")
+    sweep, ordinary, expected = _sweep_rows(sweep)
+    names = ", ".join(_name(r.epsilon) for r in sweep)
     model_choice, problem = _epsilon_of(model_choice, "model_choice")
     if problem:
         return verdict(False, problem)
@@ -317,6 +317,8 @@ def intervals_read(above_1pct_at_chance: object, sweep) -> Feedback:
 
     ``above_1pct_at_chance`` is a list (or any iterable) of those rows' ε, in any order. A row whose point TPR is
     above 1 % but prints as 1.0 % in the table may be listed or left out: both readings are right."""
+    if above_1pct_at_chance is NOT_SET:  # said before the sweep is read, as for every untouched answer
+        return verdict(False, _listed_epsilons(NOT_SET, [])[1])
     sweep, _, _ = _sweep_rows(sweep)
     rows, problem = _listed_epsilons(above_1pct_at_chance, sweep)
     if problem:
