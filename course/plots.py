@@ -42,11 +42,17 @@ def show(fig, alt: str) -> None:
     and compared by nbval, so a changed description is noticed) and the PNG's ``alt`` metadata; the bare
     ``image/png`` stays for front ends that do not render HTML.
     Write what the figure shows and its take-away, not how it is drawn: "FMR falls and FNMR rises as the
-    threshold grows; they cross near 0.40", not "a line plot"."""
+    threshold grows; they cross near 0.40", not "a line plot". A figure with text under ``MIN_FONT_PT`` is
+    refused, so every lesson's figures stay legible."""
     from IPython.display import display
 
     if not isinstance(alt, str) or len(alt.split()) < 4:
         raise ValueError(f"show(fig, alt=...) needs a sentence saying what the figure shows, got {alt!r}.")
+    too_small = small_text(fig)
+    if too_small:
+        plt.close(fig)
+        raise ValueError(f"text under {MIN_FONT_PT:g} pt is hard to read: enlarge " + ", ".join(too_small[:5])
+                         + (f" and {len(too_small) - 5} more" if len(too_small) > 5 else "") + ".")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)

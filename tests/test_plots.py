@@ -97,3 +97,14 @@ def test_threshold_panels_have_large_text_and_a_second_cue_besides_colour():
     assert [text.get_text() for text in ax.get_legend().get_texts()] == [
         "different people (impostor)", "same person (genuine)"]
     plt.close(fig)
+
+
+def test_show_refuses_a_figure_with_text_under_8_pt_and_names_it(monkeypatch):
+    InteractiveShell.instance()
+    shown = _displayed(monkeypatch)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0], label="falling")
+    ax.legend(fontsize=7)
+    with pytest.raises(ValueError, match=r"under 8 pt.*'falling' \(7.0 pt\)"):
+        show(fig, alt="A falling line from 1 to 0.")
+    assert shown == [] and not plt.fignum_exists(fig.number)
