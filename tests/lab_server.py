@@ -23,6 +23,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float, log: Path, what: str) -> None:
+    """Poll ``url`` until it answers 200; fail the test, showing ``log``, if ``process`` exits or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"{what} did not start in {seconds} s:\n{log.read_text()}")
+        time.sleep(0.5)
+
+
 @contextlib.contextmanager
 def jupyterlab(args: list[str], *, cwd: Path, home: Path, extra_env: dict | None = None,
                launcher: list[str] | None = None):
@@ -44,18 +59,8 @@ def jupyterlab(args: list[str], *, cwd: Path, home: Path, extra_env: dict | None
     log = (home / "server.log").open("w")
     server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not start in {SERVER_START} s:\n{(home / 'server.log').read_text()}")
-            time.sleep(0.5)
+        wait_until_up(f"{url}/api/status?token={token}", server, SERVER_START, home / "server.log", "JupyterLab")
         yield url, token
     finally:
         server.terminate()

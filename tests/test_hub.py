@@ -30,13 +30,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import psutil
 import pytest
-from lab_server import free_port
+from lab_server import free_port, wait_until_up
 from test_browser import ALL_RUN, CHROMIUM, KERNEL_IDLE, browser  # noqa: F401 (browser: the fixture)
 from test_readme import copy_checkout
 
@@ -231,17 +230,7 @@ c.Spawner.http_timeout = {LOGIN_TO_LESSON}
                                    stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + HUB_START
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/hub/health", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"JupyterHub did not start in {HUB_START} s:\n{log.read_text()}")
-            time.sleep(0.5)
+        wait_until_up(f"{url}/hub/health", process, HUB_START, log, "JupyterHub")
         yield Hub(url, process, homes, repository, log), password
     finally:
         stop(process)
